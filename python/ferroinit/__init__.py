@@ -1,0 +1,782 @@
+"""ferroinit: ``torch.nn.init``, exact and deterministic, at memory bandwidth on every core.
+
+A tiny Python layer over a Rust core (``ferroinit._core``). Every initializer of
+``torch.nn.init`` is here under the same name and positional parameters, so
+``import ferroinit as init`` works in torch-style code, on NumPy arrays::
+
+    >>> import numpy as np
+    >>> import ferroinit as init
+    >>> w = np.empty((256, 128), dtype=np.float32)
+    >>> init.kaiming_uniform_(w, a=5 ** 0.5, generator=0) is w
+    True
+
+Values are a pure function of (seed, generator position, shape, parameters, dtype): never of
+the thread count, the chunking or the SIMD level.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _core
+from ._core import Generator
+
+__all__ = [
+    "Generator",
+    "default_generator",
+    "manual_seed",
+    "calculate_gain",
+    "calculate_fan_in_and_fan_out",
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "constant_",
+    "ones_",
+    "zeros_",
+    "eye_",
+    "dirac_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "orthogonal_",
+    "sparse_",
+    "uniform",
+    "normal",
+    "trunc_normal",
+    "constant",
+    "ones",
+    "zeros",
+    "eye",
+    "dirac",
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "orthogonal",
+    "sparse",
+    "empty",
+    "simd_level",
+]
+
+__version__ = "0.1.0"
+
+GeneratorLike = Union[int, Generator, None]
+Shape = Union[int, Sequence[int]]
+
+#: The global generator, used when ``generator=None``. Seeded with torch's default seed, so an
+#: unseeded program is reproducible too; :func:`manual_seed` reseeds it.
+default_generator = Generator(_core.DEFAULT_SEED)
+
+simd_level = _core.simd_level
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the global generator and reset its position to 0.
+
+    Args:
+        seed: an int in ``[-2**63, 2**64)``; negative seeds wrap modulo ``2**64`` as in torch.
+
+    Returns:
+        The global generator.
+
+    Example:
+        >>> import ferroinit as init
+        >>> g = init.manual_seed(42)
+        >>> (g.seed, g.position)
+        (42, 0)
+    """
+    return default_generator.manual_seed(seed)
+
+
+def _gen(generator: GeneratorLike) -> Generator:
+    if generator is None:
+        return default_generator
+    if isinstance(generator, Generator):
+        return generator
+    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
+        return Generator(int(generator))
+    raise TypeError(
+        "generator must be an int seed, a ferroinit.Generator or None, "
+        f"but got {type(generator).__name__}"
+    )
+
+
+def _shape_of(x_or_shape: Any) -> Tuple[int, ...]:
+    if isinstance(x_or_shape, numbers.Integral):
+        return (int(x_or_shape),)
+    if hasattr(x_or_shape, "shape"):
+        return tuple(int(d) for d in x_or_shape.shape)
+    return tuple(int(d) for d in x_or_shape)
+
+
+def _shard(global_shape, offset):
+    if global_shape is None and offset is None:
+        return {}
+    return {
+        "global_shape": None if global_shape is None else list(global_shape),
+        "offset": None if offset is None else list(offset),
+    }
+
+
+# --------------------------------------------------------------------------- gains and fans
+
+
+def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
+    r"""Return the recommended gain value for the given nonlinearity function.
+
+    The values are as follows (torch's):
+
+    ================= ====================================================
+    nonlinearity      gain
+    ================= ====================================================
+    Linear / Identity :math:`1`
+    Conv{1,2,3}D      :math:`1`
+    Sigmoid           :math:`1`
+    Tanh              :math:`\frac{5}{3}`
+    ReLU              :math:`\sqrt{2}`
+    Leaky Relu        :math:`\sqrt{\frac{2}{1 + \text{negative\_slope}^2}}`
+    SELU              :math:`\frac{3}{4}`
+    ================= ====================================================
+
+    Args:
+        nonlinearity: the non-linear function (`nn.functional` name).
+        param: optional parameter for the non-linear function (the negative slope of
+            leaky_relu, default 0.01).
+
+    Returns:
+        The gain, a float.
+
+    Raises:
+        ValueError: for an unsupported nonlinearity or a param that is not a number, with
+            torch's messages.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.calculate_gain("leaky_relu", 0.2)  # leaky_relu with negative_slope=0.2
+        1.3867504905630728
+    """
+    slope: Optional[float] = None
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif (not isinstance(param, bool) and isinstance(param, int)) or isinstance(param, float):
+            slope = float(param)
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
+    if not isinstance(nonlinearity, str):
+        raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+    return _core.calculate_gain(nonlinearity, slope)
+
+
+def calculate_fan_in_and_fan_out(x_or_shape: Any) -> Tuple[int, int]:
+    """Compute ``(fan_in, fan_out)`` of an array or a shape, by torch's rule.
+
+    ``fan_in = shape[1] * rf`` and ``fan_out = shape[0] * rf``, where the receptive field
+    ``rf`` is the product of dims 2 and up.
+
+    Args:
+        x_or_shape: an array (anything with ``.shape``) or a shape tuple.
+
+    Returns:
+        ``(fan_in, fan_out)``.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.calculate_fan_in_and_fan_out((64, 32, 3, 3))
+        (288, 576)
+    """
+    return _core.fan_in_and_fan_out(list(_shape_of(x_or_shape)))
+
+
+# --------------------------------------------------------------------------- in place
+
+
+def uniform_(x, a: float = 0.0, b: float = 1.0, *, generator: GeneratorLike = None,
+             global_shape=None, offset=None):
+    r"""Fill ``x`` with values drawn from the uniform distribution :math:`\mathcal{U}(a, b)`.
+
+    Values lie in ``[a, b]`` also after rounding to the dtype.
+
+    Args:
+        x: a writable float16/bfloat16/float32/float64 NumPy array (any strides).
+        a: the lower bound of the uniform distribution.
+        b: the upper bound of the uniform distribution.
+        generator: an int seed, a :class:`Generator`, or None for the global generator.
+        global_shape, offset: write the values of the sub-array at ``offset`` of an array of
+            ``global_shape`` (see the README on shards).
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> w = init.uniform_(np.empty((3, 5), dtype=np.float32), generator=0)
+        >>> bool(((w >= 0) & (w <= 1)).all())
+        True
+    """
+    _core.uniform_(x, a, b, _gen(generator), **_shard(global_shape, offset))
+    return x
+
+
+def normal_(x, mean: float = 0.0, std: float = 1.0, *, generator: GeneratorLike = None,
+            global_shape=None, offset=None):
+    r"""Fill ``x`` with values drawn from the normal distribution :math:`\mathcal{N}(\text{mean}, \text{std}^2)`.
+
+    Args:
+        x: a writable float NumPy array.
+        mean: the mean of the normal distribution.
+        std: the standard deviation of the normal distribution.
+        generator: an int seed, a :class:`Generator`, or None for the global generator.
+        global_shape, offset: shard placement (see :func:`uniform_`).
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> w = init.normal_(np.empty(100_000, dtype=np.float32), 0.0, 2.0, generator=0)
+        >>> round(float(w.std()), 1)
+        2.0
+    """
+    _core.normal_(x, mean, std, _gen(generator), **_shard(global_shape, offset))
+    return x
+
+
+def trunc_normal_(x, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  *, generator: GeneratorLike = None, global_shape=None, offset=None):
+    r"""Fill ``x`` with values drawn from a truncated normal distribution.
+
+    The values are effectively drawn from :math:`\mathcal{N}(\text{mean}, \text{std}^2)`
+    restricted to ``[a, b]``, by the inverse CDF in float64 (exact in deep tails), and are
+    never outside ``[a, b]`` in any dtype.
+
+    Args:
+        x: a writable float NumPy array.
+        mean: the mean of the normal distribution.
+        std: the standard deviation of the normal distribution.
+        a: the minimum cutoff value.
+        b: the maximum cutoff value.
+        generator: an int seed, a :class:`Generator`, or None for the global generator.
+        global_shape, offset: shard placement (see :func:`uniform_`).
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> w = init.trunc_normal_(np.empty(1000), mean=0.0, std=1.0, a=5.0, b=6.0, generator=0)
+        >>> bool(w.min() >= 5.0 and w.max() <= 6.0)
+        True
+    """
+    if (mean < a - 2 * std) or (mean > b + 2 * std):
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            stacklevel=2,
+        )
+    _core.trunc_normal_(x, mean, std, a, b, _gen(generator), **_shard(global_shape, offset))
+    return x
+
+
+def constant_(x, val: float):
+    r"""Fill ``x`` with the value ``val``.
+
+    Args:
+        x: a writable float NumPy array.
+        val: the value to fill with (NaN and infinities allowed, as in torch).
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> init.constant_(np.empty(3), 0.3)
+        array([0.3, 0.3, 0.3])
+    """
+    _core.constant_(x, float(val))
+    return x
+
+
+def ones_(x):
+    r"""Fill ``x`` with the scalar value 1.
+
+    Args:
+        x: a writable float NumPy array.
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> init.ones_(np.empty(2, dtype=np.float32))
+        array([1., 1.], dtype=float32)
+    """
+    return constant_(x, 1.0)
+
+
+def zeros_(x):
+    r"""Fill ``x`` with the scalar value 0.
+
+    Args:
+        x: a writable float NumPy array.
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> init.zeros_(np.empty(2, dtype=np.float32))
+        array([0., 0.], dtype=float32)
+    """
+    return constant_(x, 0.0)
+
+
+def eye_(x):
+    r"""Fill the 2-dimensional ``x`` with the identity matrix (as ``torch.eye``).
+
+    Args:
+        x: a writable 2-dimensional float NumPy array.
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> init.eye_(np.empty((2, 3), dtype=np.float32))
+        array([[1., 0., 0.],
+               [0., 1., 0.]], dtype=float32)
+    """
+    _core.eye_(x)
+    return x
+
+
+def dirac_(x, groups: int = 1):
+    r"""Fill the {3, 4, 5}-dimensional ``x`` with the Dirac delta function.
+
+    Preserves the identity of the inputs in convolutional layers, where as many input
+    channels are preserved as possible. With ``groups > 1``, each group of channels
+    preserves identity.
+
+    Args:
+        x: a writable {3, 4, 5}-dimensional float NumPy array.
+        groups: number of groups in the conv layer (default: 1).
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> w = init.dirac_(np.empty((4, 2, 3), dtype=np.float32), groups=2)
+        >>> w[:, :, 1]
+        array([[1., 0.],
+               [0., 1.],
+               [1., 0.],
+               [0., 1.]], dtype=float32)
+    """
+    _core.dirac_(x, int(groups))
+    return x
+
+
+def xavier_uniform_(x, gain: float = 1.0, *, generator: GeneratorLike = None,
+                    global_shape=None, offset=None):
+    r"""Fill ``x`` with values from the Xavier (Glorot) uniform distribution.
+
+    :math:`\mathcal{U}(-a, a)` with
+    :math:`a = \text{gain} \times \sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}}`.
+    Fans come from the global shape when ``global_shape`` is given.
+
+    Args:
+        x: a writable float NumPy array with at least 2 dimensions.
+        gain: an optional scaling factor.
+        generator: an int seed, a :class:`Generator`, or None for the global generator.
+        global_shape, offset: shard placement (see :func:`uniform_`).
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> w = init.xavier_uniform_(np.empty((3, 5)), gain=init.calculate_gain("relu"), generator=0)
+        >>> bool(abs(w).max() <= 2 ** 0.5 * (6 / 8) ** 0.5)
+        True
+    """
+    _core.xavier_uniform_(x, float(gain), _gen(generator), **_shard(global_shape, offset))
+    return x
+
+
+def xavier_normal_(x, gain: float = 1.0, *, generator: GeneratorLike = None,
+                   global_shape=None, offset=None):
+    r"""Fill ``x`` with values from the Xavier (Glorot) normal distribution.
+
+    :math:`\mathcal{N}(0, \text{std}^2)` with
+    :math:`\text{std} = \text{gain} \times \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}`.
+
+    Args:
+        x: a writable float NumPy array with at least 2 dimensions.
+        gain: an optional scaling factor.
+        generator: an int seed, a :class:`Generator`, or None for the global generator.
+        global_shape, offset: shard placement (see :func:`uniform_`).
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> w = init.xavier_normal_(np.empty((400, 600), dtype=np.float32), generator=0)
+        >>> round(float(w.std()), 3)
+        0.045
+    """
+    _core.xavier_normal_(x, float(gain), _gen(generator), **_shard(global_shape, offset))
+    return x
+
+
+def _kaiming_args(x, a, mode, nonlinearity):
+    if 0 in np.shape(x):
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return None
+    if nonlinearity == "leaky_relu" and not (
+        (not isinstance(a, bool) and isinstance(a, int)) or isinstance(a, float)
+    ):
+        raise ValueError(f"negative_slope {a} not a valid number")
+    return float(a), str(mode), str(nonlinearity)
+
+
+def kaiming_uniform_(x, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     *, generator: GeneratorLike = None, global_shape=None, offset=None):
+    r"""Fill ``x`` with values from the Kaiming (He) uniform distribution.
+
+    :math:`\mathcal{U}(-\text{bound}, \text{bound})` with
+    :math:`\text{bound} = \text{gain} \times \sqrt{\frac{3}{\text{fan\_mode}}}`.
+
+    Args:
+        x: a writable float NumPy array with at least 2 dimensions.
+        a: the negative slope of the rectifier used after this layer (only with
+            ``'leaky_relu'``).
+        mode: ``'fan_in'`` (default) preserves the magnitude of the variance of the weights
+            in the forward pass; ``'fan_out'`` in the backward pass.
+        nonlinearity: the non-linear function (`nn.functional` name), recommended only with
+            ``'relu'`` or ``'leaky_relu'`` (default).
+        generator: an int seed, a :class:`Generator`, or None for the global generator.
+        global_shape, offset: shard placement (see :func:`uniform_`).
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> w = init.kaiming_uniform_(np.empty((3, 5)), mode="fan_in", nonlinearity="relu", generator=0)
+        >>> bool(abs(w).max() <= (6 / 5) ** 0.5)
+        True
+    """
+    args = _kaiming_args(x, a, mode, nonlinearity)
+    if args is not None:
+        _core.kaiming_uniform_(x, *args, _gen(generator), **_shard(global_shape, offset))
+    return x
+
+
+def kaiming_normal_(x, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    *, generator: GeneratorLike = None, global_shape=None, offset=None):
+    r"""Fill ``x`` with values from the Kaiming (He) normal distribution.
+
+    :math:`\mathcal{N}(0, \text{std}^2)` with
+    :math:`\text{std} = \frac{\text{gain}}{\sqrt{\text{fan\_mode}}}`.
+
+    Args:
+        x: a writable float NumPy array with at least 2 dimensions.
+        a: the negative slope of the rectifier used after this layer (only with
+            ``'leaky_relu'``).
+        mode: ``'fan_in'`` (default) or ``'fan_out'``.
+        nonlinearity: the non-linear function (`nn.functional` name).
+        generator: an int seed, a :class:`Generator`, or None for the global generator.
+        global_shape, offset: shard placement (see :func:`uniform_`).
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> w = init.kaiming_normal_(np.empty((512, 200)), mode="fan_out", nonlinearity="relu", generator=0)
+        >>> round(float(w.std()) * 512 ** 0.5, 1)
+        1.4
+    """
+    args = _kaiming_args(x, a, mode, nonlinearity)
+    if args is not None:
+        _core.kaiming_normal_(x, *args, _gen(generator), **_shard(global_shape, offset))
+    return x
+
+
+def orthogonal_(x, gain: float = 1, *, generator: GeneratorLike = None):
+    r"""Fill ``x`` with a (semi) orthogonal matrix, as torch does.
+
+    Described in *Exact solutions to the nonlinear dynamics of learning in deep linear
+    neural networks* (Saxe et al., 2013). ``x`` must have at least 2 dimensions; trailing
+    dimensions are flattened. The matrix is the Q factor of the QR decomposition of a
+    standard normal matrix (drawn as :func:`normal_` on ``(rows, cols)``; transposed when
+    ``rows < cols``), with its columns multiplied by the signs of ``diag(R)``, times ``gain``.
+
+    Args:
+        x: a writable float NumPy array with at least 2 dimensions.
+        gain: optional scaling factor.
+        generator: an int seed, a :class:`Generator`, or None for the global generator.
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> q = init.orthogonal_(np.empty((6, 4)), generator=0)
+        >>> bool(np.allclose(q.T @ q, np.eye(4)))
+        True
+    """
+    _core.orthogonal_(x, float(gain), _gen(generator))
+    return x
+
+
+def sparse_(x, sparsity: float, std: float = 0.01, *, generator: GeneratorLike = None):
+    r"""Fill the 2-dimensional ``x`` as a sparse matrix.
+
+    The non-zero elements are drawn from :math:`\mathcal{N}(0, \text{std}^2)`; every column
+    gets exactly ``ceil(sparsity * rows)`` zeros, at rows chosen by the generator (Martens,
+    2010).
+
+    Args:
+        x: a writable 2-dimensional float NumPy array.
+        sparsity: the fraction of elements in each column to be set to zero, in ``[0, 1)``.
+        std: the standard deviation of the normal distribution.
+        generator: an int seed, a :class:`Generator`, or None for the global generator.
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> w = init.sparse_(np.empty((10, 3), dtype=np.float32), sparsity=0.25, generator=0)
+        >>> (w == 0).sum(axis=0)
+        array([3, 3, 3])
+    """
+    _core.sparse_(x, float(sparsity), float(std), _gen(generator))
+    return x
+
+
+# --------------------------------------------------------------------------- allocating
+
+_DTYPES = {}
+
+
+def _dtype(dtype) -> np.dtype:
+    try:
+        return _DTYPES[dtype]
+    except (KeyError, TypeError):
+        pass
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        import ml_dtypes
+
+        d = np.dtype(ml_dtypes.bfloat16)
+    else:
+        d = np.dtype(dtype)
+    try:
+        _DTYPES[dtype] = d
+    except TypeError:
+        pass
+    return d
+
+
+def empty(shape: Shape, *, dtype="float32") -> np.ndarray:
+    """A new uninitialized C-contiguous array whose memory Rust allocated (64-byte aligned,
+    huge pages for large sizes) and NumPy owns without a copy.
+
+    Args:
+        shape: an int or a sequence of ints.
+        dtype: ``"float16"``, ``"bfloat16"`` (needs ml_dtypes), ``"float32"`` or ``"float64"``.
+
+    Returns:
+        A NumPy array.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.empty((2, 3), dtype="float64").shape
+        (2, 3)
+    """
+    return _core.empty(list(_shape_of(shape)), _dtype(dtype))
+
+
+def uniform(shape: Shape, a: float = 0.0, b: float = 1.0, *, dtype="float32",
+            generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
+    """Allocating :func:`uniform_`: a new array of ``shape``, same values for the same state.
+
+    Example:
+        >>> import ferroinit as init
+        >>> x = init.uniform((2, 2), -1.0, 1.0, generator=3)
+        >>> bool((x == init.uniform_(init.empty((2, 2)), -1.0, 1.0, generator=3)).all())
+        True
+    """
+    return uniform_(empty(shape, dtype=dtype), a, b, generator=generator,
+                    global_shape=global_shape, offset=offset)
+
+
+def normal(shape: Shape, mean: float = 0.0, std: float = 1.0, *, dtype="float32",
+           generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
+    """Allocating :func:`normal_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.normal((4, 3), dtype="float64", generator=1).dtype
+        dtype('float64')
+    """
+    return normal_(empty(shape, dtype=dtype), mean, std, generator=generator,
+                   global_shape=global_shape, offset=offset)
+
+
+def trunc_normal(shape: Shape, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                 b: float = 2.0, *, dtype="float32", generator: GeneratorLike = None,
+                 global_shape=None, offset=None) -> np.ndarray:
+    """Allocating :func:`trunc_normal_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> float(abs(init.trunc_normal(1000, std=0.02, a=-0.04, b=0.04, generator=0)).max()) <= 0.04
+        True
+    """
+    return trunc_normal_(empty(shape, dtype=dtype), mean, std, a, b, generator=generator,
+                         global_shape=global_shape, offset=offset)
+
+
+def xavier_uniform(shape: Shape, gain: float = 1.0, *, dtype="float32",
+                   generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
+    """Allocating :func:`xavier_uniform_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.xavier_uniform((16, 8), generator=0).shape
+        (16, 8)
+    """
+    return xavier_uniform_(empty(shape, dtype=dtype), gain, generator=generator,
+                           global_shape=global_shape, offset=offset)
+
+
+def xavier_normal(shape: Shape, gain: float = 1.0, *, dtype="float32",
+                  generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
+    """Allocating :func:`xavier_normal_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.xavier_normal((16, 8), generator=0).dtype
+        dtype('float32')
+    """
+    return xavier_normal_(empty(shape, dtype=dtype), gain, generator=generator,
+                          global_shape=global_shape, offset=offset)
+
+
+def kaiming_uniform(shape: Shape, a: float = 0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", *, dtype="float32",
+                    generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
+    """Allocating :func:`kaiming_uniform_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.kaiming_uniform((64, 3, 7, 7), a=5 ** 0.5, generator=0).shape
+        (64, 3, 7, 7)
+    """
+    return kaiming_uniform_(empty(shape, dtype=dtype), a, mode, nonlinearity,
+                            generator=generator, global_shape=global_shape, offset=offset)
+
+
+def kaiming_normal(shape: Shape, a: float = 0, mode: str = "fan_in",
+                   nonlinearity: str = "leaky_relu", *, dtype="float32",
+                   generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
+    """Allocating :func:`kaiming_normal_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.kaiming_normal((64, 3, 7, 7), mode="fan_out", nonlinearity="relu", generator=0).shape
+        (64, 3, 7, 7)
+    """
+    return kaiming_normal_(empty(shape, dtype=dtype), a, mode, nonlinearity,
+                           generator=generator, global_shape=global_shape, offset=offset)
+
+
+def orthogonal(shape: Shape, gain: float = 1, *, dtype="float32",
+               generator: GeneratorLike = None) -> np.ndarray:
+    """Allocating :func:`orthogonal_`.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> q = init.orthogonal((3, 8), dtype="float64", generator=0)
+        >>> bool(np.allclose(q @ q.T, np.eye(3)))
+        True
+    """
+    return orthogonal_(empty(shape, dtype=dtype), gain, generator=generator)
+
+
+def sparse(shape: Shape, sparsity: float, std: float = 0.01, *, dtype="float32",
+           generator: GeneratorLike = None) -> np.ndarray:
+    """Allocating :func:`sparse_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> int((init.sparse((100, 5), 0.1, generator=0) == 0).sum())
+        50
+    """
+    return sparse_(empty(shape, dtype=dtype), sparsity, std, generator=generator)
+
+
+def constant(shape: Shape, val: float, *, dtype="float32") -> np.ndarray:
+    """Allocating :func:`constant_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.constant(3, 0.5)
+        array([0.5, 0.5, 0.5], dtype=float32)
+    """
+    return constant_(empty(shape, dtype=dtype), val)
+
+
+def ones(shape: Shape, *, dtype="float32") -> np.ndarray:
+    """Allocating :func:`ones_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.ones(2, dtype="float64")
+        array([1., 1.])
+    """
+    return constant_(empty(shape, dtype=dtype), 1.0)
+
+
+def zeros(shape: Shape, *, dtype="float32") -> np.ndarray:
+    """Allocating :func:`zeros_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.zeros(2)
+        array([0., 0.], dtype=float32)
+    """
+    return constant_(empty(shape, dtype=dtype), 0.0)
+
+
+def eye(n: int, m: Optional[int] = None, *, dtype="float32") -> np.ndarray:
+    """Allocating :func:`eye_`: an ``n x m`` identity (``m`` defaults to ``n``).
+
+    Example:
+        >>> import ferroinit as init
+        >>> init.eye(2, dtype="float64")
+        array([[1., 0.],
+               [0., 1.]])
+    """
+    return eye_(empty((n, n if m is None else m), dtype=dtype))
+
+
+def dirac(shape: Shape, groups: int = 1, *, dtype="float32") -> np.ndarray:
+    """Allocating :func:`dirac_`.
+
+    Example:
+        >>> import ferroinit as init
+        >>> float(init.dirac((2, 2, 3, 3)).sum())
+        2.0
+    """
+    return dirac_(empty(shape, dtype=dtype), groups)

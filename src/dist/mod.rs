@@ -1,0 +1,166 @@
+//! The samplers: one distribution per file, each a [`BlockKernel`] from Philox blocks to values.
+//!
+//! Invariant: the value at logical index `i` of a call depends only on the Philox block
+//! `base + i / per_block` (and the word `i % per_block` in it) and the parameters, so any
+//! range of indices can be produced by itself: the parallel driver and shards rely on it.
+
+pub mod normal;
+pub mod trunc_normal;
+pub mod uniform;
+
+use crate::element::{clamp, interval, DType, Element};
+use crate::error::Result;
+use crate::philox::Philox4x32;
+use half::{bf16, f16};
+
+/// Turns `L` consecutive Philox blocks into `PER_BLOCK * L` values.
+pub trait BlockKernel<T>: Sync {
+    const PER_BLOCK: usize;
+    /// `out.len() == Self::PER_BLOCK * L`; `block` is the absolute block position.
+    fn batch<const L: usize>(&self, rng: &Philox4x32, block: u64, out: &mut [T]);
+}
+
+/// Writes the values at logical indices `first..first + out.len()` of a call whose first
+/// block is `base`. Partial blocks at either end are made in a small buffer and copied.
+#[inline(always)]
+pub fn fill_range<T: Copy + Default, K: BlockKernel<T>, const L: usize>(
+    k: &K,
+    rng: &Philox4x32,
+    base: u64,
+    first: u64,
+    out: &mut [T],
+) {
+    let pb = K::PER_BLOCK;
+    let n = out.len();
+    let mut pos = 0usize;
+    let mut idx = first;
+    let mut tmp = [T::default(); 4];
+    let block_of = |idx: u64| base.wrapping_add(idx / pb as u64);
+    let head = (idx % pb as u64) as usize;
+    if head != 0 && n > 0 {
+        k.batch::<1>(rng, block_of(idx), &mut tmp[..pb]);
+        let take = (pb - head).min(n);
+        out[..take].copy_from_slice(&tmp[head..head + take]);
+        pos += take;
+        idx += take as u64;
+    }
+    let chunk = pb * L;
+    while n - pos >= chunk {
+        k.batch::<L>(rng, block_of(idx), &mut out[pos..pos + chunk]);
+        pos += chunk;
+        idx += chunk as u64;
+    }
+    while n - pos >= pb {
+        k.batch::<1>(rng, block_of(idx), &mut out[pos..pos + pb]);
+        pos += pb;
+        idx += pb as u64;
+    }
+    if pos < n {
+        k.batch::<1>(rng, block_of(idx), &mut tmp[..pb]);
+        out[pos..].copy_from_slice(&tmp[..n - pos]);
+    }
+}
+
+/// A distribution ready to sample one dtype: its float32-stream and float64-stream kernels.
+pub trait Distribution: Sync {
+    type K32: BlockKernel<f32>;
+    type K64: BlockKernel<f64>;
+    /// The closed interval every value lies in (after rounding to the dtype).
+    fn support(&self) -> (f64, f64);
+    fn kernel32(&self, bounds: (f32, f32)) -> Self::K32;
+    fn kernel64(&self, bounds: (f64, f64)) -> Self::K64;
+}
+
+/// A distribution bound to a generator position and a dtype: writes any index range.
+pub struct Sampler<D: Distribution> {
+    rng: Philox4x32,
+    base: u64,
+    k32: D::K32,
+    k64: D::K64,
+    b16: (f16, f16),
+    bb16: (bf16, bf16),
+}
+
+impl<D: Distribution> Sampler<D> {
+    /// Validates that the dtype has values inside the support (the only check that depends
+    /// on the dtype), so a call fails before it writes.
+    pub fn new(dist: &D, dtype: DType, rng: Philox4x32, base: u64) -> Result<Self> {
+        let (lo, hi) = dist.support();
+        let b32 = interval::<f32>(lo, hi)?;
+        let b64 = interval::<f64>(lo, hi)?;
+        let b16 = match dtype {
+            DType::F16 => interval::<f16>(lo, hi)?,
+            _ => (f16::MIN, f16::MAX),
+        };
+        let bb16 = match dtype {
+            DType::BF16 => interval::<bf16>(lo, hi)?,
+            _ => (bf16::MIN, bf16::MAX),
+        };
+        Ok(Sampler {
+            rng,
+            base,
+            k32: dist.kernel32(b32),
+            k64: dist.kernel64(b64),
+            b16,
+            bb16,
+        })
+    }
+
+    /// Values at logical indices `first..first + out.len()`.
+    pub fn fill<T: Element>(&self, first: u64, out: &mut [T], scratch: &mut Vec<f32>) {
+        // The dtype is known statically; these casts are identity reinterpretations.
+        match T::DTYPE {
+            DType::F32 => {
+                let out = cast_slice_mut::<T, f32>(out);
+                crate::simd::run_kernel(&self.k32, &self.rng, self.base, first, out);
+            }
+            DType::F64 => {
+                let out = cast_slice_mut::<T, f64>(out);
+                crate::simd::run_kernel(&self.k64, &self.rng, self.base, first, out);
+            }
+            DType::F16 => {
+                let (lo, hi) = self.b16;
+                narrow(self, first, cast_slice_mut::<T, f16>(out), scratch, lo, hi)
+            }
+            DType::BF16 => {
+                let (lo, hi) = self.bb16;
+                narrow(self, first, cast_slice_mut::<T, bf16>(out), scratch, lo, hi)
+            }
+        }
+    }
+}
+
+/// Half-precision output: the float32 stream, rounded to nearest even, then into the interval.
+fn narrow<D: Distribution, H: Element>(
+    s: &Sampler<D>,
+    first: u64,
+    out: &mut [H],
+    scratch: &mut Vec<f32>,
+    lo: H,
+    hi: H,
+) {
+    scratch.resize(out.len(), 0.0);
+    crate::simd::run_kernel(&s.k32, &s.rng, s.base, first, scratch);
+    for (o, &v) in out.iter_mut().zip(scratch.iter()) {
+        *o = clamp(H::from_f32(v), lo, hi);
+    }
+}
+
+/// Reinterprets `&mut [T]` as `&mut [U]` when `T` and `U` are the same type.
+fn cast_slice_mut<T: 'static, U: 'static>(s: &mut [T]) -> &mut [U] {
+    assert_eq!(std::any::TypeId::of::<T>(), std::any::TypeId::of::<U>());
+    // SAFETY: T and U are the same type (checked above).
+    unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut U, s.len()) }
+}
+
+/// Uniform in [0, 1) from the top 24 bits of a word (every value exactly representable).
+#[inline(always)]
+pub(crate) fn unit_f32_24(w: u32) -> f64 {
+    (w >> 8) as f64 * (1.0 / 16_777_216.0)
+}
+
+/// Uniform in [0, 1) from 53 bits of two words.
+#[inline(always)]
+pub(crate) fn unit_f64_53(hi: u32, lo: u32) -> f64 {
+    (((hi as u64) << 21) | ((lo as u64) >> 11)) as f64 * (1.0 / 9_007_199_254_740_992.0)
+}

@@ -1,0 +1,30 @@
+//! ferroinit: torch.nn.init, exact and deterministic, at memory bandwidth on every core.
+//!
+//! The crate is a pure-Rust core (everything but `python`) and a thin PyO3 binding that only
+//! converts arguments and dispatches.
+//!
+//! - [`philox`]: the counter-based RNG. [`generator`]: seed + position.
+//! - [`dist`]: the samplers, one distribution per file. [`math`]: their elementary functions.
+//! - [`simd`]: runtime dispatch of one kernel source to every SIMD width.
+//! - [`layout`]: strided views and shards. [`fill`]: the parallel block driver.
+//! - [`fans`]: fans and gains. [`orthogonal`]: Householder QR. [`sparse`], [`structured`].
+//! - [`init`]: the initializers of torch.nn.init over a layout.
+//! - [`alloc`]: buffers for the allocating forms.
+
+pub mod alloc;
+pub mod dist;
+pub mod element;
+pub mod error;
+pub mod fans;
+pub mod fill;
+pub mod generator;
+pub mod init;
+pub mod layout;
+pub mod math;
+pub mod orthogonal;
+pub mod philox;
+pub mod simd;
+pub mod sparse;
+pub mod structured;
+
+mod python;

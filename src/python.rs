@@ -1,0 +1,457 @@
+//! The PyO3 binding (`ferroinit._core`): converts Python arguments into core types, releases
+//! the GIL around every fill, polls for Ctrl-C from the calling thread, and maps errors to
+//! Python exceptions. No math here.
+
+use crate::alloc::Buffer;
+use crate::element::DType;
+use crate::error::Error;
+use crate::fill::Poll;
+use crate::generator::{Generator, DEFAULT_SEED};
+use crate::layout::{checked_len, Layout, Shard};
+use crate::{fans, init};
+use numpy::npyffi::{self, flags, NpyTypes, PY_ARRAY_API};
+use numpy::{PyArray1, PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{
+    PyKeyboardInterrupt, PyMemoryError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError,
+};
+use pyo3::prelude::*;
+
+fn to_pyerr(e: Error) -> PyErr {
+    match e {
+        Error::Value(m) => PyValueError::new_err(m),
+        Error::Type(m) => PyTypeError::new_err(m),
+        Error::Runtime(m) => PyRuntimeError::new_err(m),
+        Error::Overflow(m) => PyOverflowError::new_err(m),
+        Error::Memory(m) => PyMemoryError::new_err(m),
+        Error::Interrupted => PyKeyboardInterrupt::new_err(()),
+    }
+}
+
+/// Runs `f` without the GIL; `f` gets a poll that re-attaches briefly to check for signals.
+fn detached<F>(py: Python<'_>, f: F) -> PyResult<()>
+where
+    F: for<'a> FnOnce(Poll<'a>) -> crate::error::Result<()> + Send,
+{
+    let mut pending: Option<PyErr> = None;
+    let r = py.detach(|| {
+        let mut poll = || {
+            Python::attach(|py| match py.check_signals() {
+                Ok(()) => false,
+                Err(e) => {
+                    pending = Some(e);
+                    true
+                }
+            })
+        };
+        f(&mut poll)
+    });
+    match r {
+        Ok(()) => Ok(()),
+        Err(Error::Interrupted) => Err(pending.unwrap_or_else(|| PyKeyboardInterrupt::new_err(()))),
+        Err(e) => Err(to_pyerr(e)),
+    }
+}
+
+fn dtype_of(d: &Bound<'_, PyArrayDescr>) -> PyResult<DType> {
+    let dt = match d.num() {
+        23 => Some(DType::F16),
+        11 => Some(DType::F32),
+        12 => Some(DType::F64),
+        _ if d.itemsize() == 2 && d.typeobj().name()?.to_string() == "bfloat16" => {
+            Some(DType::BF16)
+        }
+        _ => None,
+    };
+    let name = d.typeobj().name()?.to_string();
+    let dt = dt.ok_or_else(|| {
+        PyTypeError::new_err(format!(
+            "ferroinit fills float16, bfloat16, float32 or float64 arrays, but got dtype {name}"
+        ))
+    })?;
+    if d.is_native_byteorder() == Some(false) {
+        return Err(PyValueError::new_err(format!(
+            "ferroinit writes native byte order only, but the array's {name} dtype has non-native byte order; \
+             use x.astype(x.dtype.newbyteorder('='))"
+        )));
+    }
+    Ok(dt)
+}
+
+fn shard_of(global_shape: Option<Vec<usize>>, offset: Option<Vec<usize>>) -> PyResult<Option<Shard>> {
+    match (global_shape, offset) {
+        (None, None) => Ok(None),
+        (Some(g), o) => {
+            let offset = o.unwrap_or_else(|| vec![0; g.len()]);
+            Ok(Some(Shard {
+                global_shape: g,
+                offset,
+            }))
+        }
+        (None, Some(_)) => Err(PyValueError::new_err("offset needs global_shape")),
+    }
+}
+
+/// Validates a writable NumPy array and describes it.
+fn layout_of(x: &Bound<'_, PyAny>, shard: Option<&Shard>) -> PyResult<Layout> {
+    let arr = x.cast::<PyUntypedArray>().map_err(|_| {
+        let t = x.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        PyTypeError::new_err(format!("expected a NumPy array, but got {t}"))
+    })?;
+    let dt = dtype_of(&arr.dtype())?;
+    // SAFETY: `arr` is a live ndarray; we only read its header.
+    let (ptr, writable) = unsafe {
+        let a = &*arr.as_array_ptr();
+        (a.fields.data as *mut u8, a.fields.flags & flags::NPY_ARRAY_WRITEABLE != 0)
+    };
+    if !writable {
+        return Err(PyValueError::new_err("assignment destination is read-only"));
+    }
+    Layout::new(ptr, dt, arr.shape(), arr.strides(), shard).map_err(to_pyerr)
+}
+
+/// A ferroinit generator: a seed and a position in its counter-based stream.
+#[pyclass(name = "Generator", module = "ferroinit._core", frozen)]
+pub struct PyGenerator {
+    inner: Generator,
+}
+
+fn parse_seed(seed: &Bound<'_, PyAny>) -> PyResult<u64> {
+    let v: i128 = seed
+        .extract()
+        .map_err(|_| PyTypeError::new_err("seed must be an int"))?;
+    if v < -(1i128 << 63) || v >= (1i128 << 64) {
+        return Err(PyValueError::new_err(format!(
+            "seed must be in [-2**63, 2**64), but found {v}"
+        )));
+    }
+    Ok(if v < 0 { (v + (1i128 << 64)) as u64 } else { v as u64 })
+}
+
+#[pymethods]
+impl PyGenerator {
+    #[new]
+    #[pyo3(signature = (seed = None))]
+    fn new(seed: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let seed = match seed {
+            Some(s) => parse_seed(s)?,
+            None => DEFAULT_SEED,
+        };
+        Ok(PyGenerator {
+            inner: Generator::new(seed),
+        })
+    }
+
+    /// The seed (the Philox key), in [0, 2**64).
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.inner.seed()
+    }
+
+    /// The position: the next unused 128-bit Philox counter block.
+    #[getter]
+    fn position(&self) -> u64 {
+        self.inner.position()
+    }
+
+    fn initial_seed(&self) -> u64 {
+        self.inner.seed()
+    }
+
+    fn get_state(&self) -> (u64, u64) {
+        (self.inner.seed(), self.inner.position())
+    }
+
+    fn set_state(&self, state: (u64, u64)) {
+        self.inner.set_state(state.0, state.1)
+    }
+
+    fn manual_seed<'py>(slf: &Bound<'py, Self>, seed: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
+        slf.get().inner.set_state(parse_seed(seed)?, 0);
+        Ok(slf.clone())
+    }
+
+    /// The raw 32-bit stream as a uint32 array (advances the position by ceil(n / 4)).
+    fn random_raw<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let mut v: Vec<u32> = Vec::new();
+        v.try_reserve_exact(n)
+            .map_err(|_| PyMemoryError::new_err(format!("cannot allocate {n} words")))?;
+        v.resize(n, 0);
+        let g = &self.inner;
+        py.detach(|| g.random_raw(&mut v));
+        Ok(PyArray1::from_vec(py, v))
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (u64,), (u64, u64))> {
+        let g = &slf.get().inner;
+        Ok((slf.get_type().into_any(), (g.seed(),), (g.seed(), g.position())))
+    }
+
+    fn __setstate__(&self, state: (u64, u64)) {
+        self.inner.set_state(state.0, state.1)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Generator(seed={}, position={})",
+            self.inner.seed(),
+            self.inner.position()
+        )
+    }
+}
+
+type Gen<'a> = PyRef<'a, PyGenerator>;
+
+#[pyfunction]
+#[pyo3(signature = (x, a, b, generator, global_shape=None, offset=None))]
+fn uniform_(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    a: f64,
+    b: f64,
+    generator: Gen<'_>,
+    global_shape: Option<Vec<usize>>,
+    offset: Option<Vec<usize>>,
+) -> PyResult<()> {
+    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let g = &generator.inner;
+    detached(py, |p| init::uniform_(&l, a, b, g, p))
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, mean, std, generator, global_shape=None, offset=None))]
+fn normal_(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    mean: f64,
+    std: f64,
+    generator: Gen<'_>,
+    global_shape: Option<Vec<usize>>,
+    offset: Option<Vec<usize>>,
+) -> PyResult<()> {
+    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let g = &generator.inner;
+    detached(py, |p| init::normal_(&l, mean, std, g, p))
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, mean, std, a, b, generator, global_shape=None, offset=None))]
+#[allow(clippy::too_many_arguments)]
+fn trunc_normal_(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    mean: f64,
+    std: f64,
+    a: f64,
+    b: f64,
+    generator: Gen<'_>,
+    global_shape: Option<Vec<usize>>,
+    offset: Option<Vec<usize>>,
+) -> PyResult<()> {
+    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let g = &generator.inner;
+    detached(py, |p| init::trunc_normal_(&l, mean, std, a, b, g, p))
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, gain, generator, global_shape=None, offset=None))]
+fn xavier_uniform_(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    gain: f64,
+    generator: Gen<'_>,
+    global_shape: Option<Vec<usize>>,
+    offset: Option<Vec<usize>>,
+) -> PyResult<()> {
+    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let g = &generator.inner;
+    detached(py, |p| init::xavier_uniform_(&l, gain, g, p))
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, gain, generator, global_shape=None, offset=None))]
+fn xavier_normal_(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    gain: f64,
+    generator: Gen<'_>,
+    global_shape: Option<Vec<usize>>,
+    offset: Option<Vec<usize>>,
+) -> PyResult<()> {
+    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let g = &generator.inner;
+    detached(py, |p| init::xavier_normal_(&l, gain, g, p))
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, a, mode, nonlinearity, generator, global_shape=None, offset=None))]
+#[allow(clippy::too_many_arguments)]
+fn kaiming_uniform_(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    a: f64,
+    mode: &str,
+    nonlinearity: &str,
+    generator: Gen<'_>,
+    global_shape: Option<Vec<usize>>,
+    offset: Option<Vec<usize>>,
+) -> PyResult<()> {
+    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let g = &generator.inner;
+    detached(py, |p| init::kaiming_uniform_(&l, a, mode, nonlinearity, g, p))
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, a, mode, nonlinearity, generator, global_shape=None, offset=None))]
+#[allow(clippy::too_many_arguments)]
+fn kaiming_normal_(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    a: f64,
+    mode: &str,
+    nonlinearity: &str,
+    generator: Gen<'_>,
+    global_shape: Option<Vec<usize>>,
+    offset: Option<Vec<usize>>,
+) -> PyResult<()> {
+    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let g = &generator.inner;
+    detached(py, |p| init::kaiming_normal_(&l, a, mode, nonlinearity, g, p))
+}
+
+#[pyfunction]
+fn constant_(py: Python<'_>, x: &Bound<'_, PyAny>, val: f64) -> PyResult<()> {
+    let l = layout_of(x, None)?;
+    detached(py, |p| init::constant_(&l, val, p))
+}
+
+#[pyfunction]
+fn eye_(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<()> {
+    let l = layout_of(x, None)?;
+    detached(py, |p| init::eye_(&l, p))
+}
+
+#[pyfunction]
+fn dirac_(py: Python<'_>, x: &Bound<'_, PyAny>, groups: i64) -> PyResult<()> {
+    let l = layout_of(x, None)?;
+    detached(py, |p| init::dirac_(&l, groups, p))
+}
+
+#[pyfunction]
+fn orthogonal_(py: Python<'_>, x: &Bound<'_, PyAny>, gain: f64, generator: Gen<'_>) -> PyResult<()> {
+    let l = layout_of(x, None)?;
+    let g = &generator.inner;
+    detached(py, |p| init::orthogonal_(&l, gain, g, p))
+}
+
+#[pyfunction]
+fn sparse_(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    sparsity: f64,
+    std: f64,
+    generator: Gen<'_>,
+) -> PyResult<()> {
+    let l = layout_of(x, None)?;
+    let g = &generator.inner;
+    detached(py, |p| init::sparse_(&l, sparsity, std, g, p))
+}
+
+#[pyfunction]
+#[pyo3(signature = (nonlinearity, param=None))]
+fn calculate_gain(nonlinearity: &str, param: Option<f64>) -> PyResult<f64> {
+    fans::calculate_gain(nonlinearity, param).map_err(to_pyerr)
+}
+
+#[pyfunction]
+fn fan_in_and_fan_out(shape: Vec<usize>) -> PyResult<(usize, usize)> {
+    fans::fan_in_and_fan_out(&shape).map_err(to_pyerr)
+}
+
+/// Keeps a Rust allocation alive as the `base` of the NumPy array that views it.
+#[pyclass(name = "RustBuffer", module = "ferroinit._core", frozen)]
+pub struct RustBuffer {
+    buf: Buffer,
+}
+
+#[pymethods]
+impl RustBuffer {
+    /// Bytes allocated (rounded up to the alignment).
+    #[getter]
+    fn nbytes(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+/// A new C-contiguous, uninitialized array of `shape` and `dtype` whose memory Rust allocated
+/// and NumPy owns (through its base object) without a copy.
+#[pyfunction]
+fn empty<'py>(
+    py: Python<'py>,
+    shape: Vec<usize>,
+    dtype: &Bound<'py, PyArrayDescr>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let dt = dtype_of(dtype)?;
+    let n = checked_len(&shape).map_err(to_pyerr)?;
+    let bytes = n
+        .checked_mul(dt.itemsize())
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(|| PyOverflowError::new_err(format!("shape {shape:?} is too large")))?;
+    let buf = Buffer::new(bytes).map_err(to_pyerr)?;
+    let data = buf.as_ptr();
+    let owner = Py::new(py, RustBuffer { buf })?;
+    let mut dims: Vec<npyffi::npy_intp> = shape.iter().map(|&d| d as npyffi::npy_intp).collect();
+    // SAFETY: numpy's C API with a valid descr (a new reference, which NewFromDescr steals),
+    // dims of length nd, and data valid for `bytes` bytes for as long as `owner` lives; the
+    // array takes `owner` as its base, so it keeps the memory alive.
+    unsafe {
+        let arr = PY_ARRAY_API.PyArray_NewFromDescr(
+            py,
+            npyffi::get_type_object(py, NpyTypes::PyArray_Type),
+            dtype.clone().into_dtype_ptr(),
+            dims.len() as std::os::raw::c_int,
+            dims.as_mut_ptr(),
+            std::ptr::null_mut(),
+            data as *mut std::os::raw::c_void,
+            flags::NPY_ARRAY_CARRAY,
+            std::ptr::null_mut(),
+        );
+        if arr.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let arr = Bound::from_owned_ptr(py, arr);
+        if PY_ARRAY_API.PyArray_SetBaseObject(py, arr.as_ptr() as *mut npyffi::PyArrayObject, owner.into_ptr()) < 0 {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(arr)
+    }
+}
+
+/// The SIMD path this process uses ("avx512", "avx2", "portable" or "scalar").
+#[pyfunction]
+fn simd_level() -> &'static str {
+    crate::simd::level().name()
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyGenerator>()?;
+    m.add_class::<RustBuffer>()?;
+    m.add_function(wrap_pyfunction!(uniform_, m)?)?;
+    m.add_function(wrap_pyfunction!(normal_, m)?)?;
+    m.add_function(wrap_pyfunction!(trunc_normal_, m)?)?;
+    m.add_function(wrap_pyfunction!(xavier_uniform_, m)?)?;
+    m.add_function(wrap_pyfunction!(xavier_normal_, m)?)?;
+    m.add_function(wrap_pyfunction!(kaiming_uniform_, m)?)?;
+    m.add_function(wrap_pyfunction!(kaiming_normal_, m)?)?;
+    m.add_function(wrap_pyfunction!(constant_, m)?)?;
+    m.add_function(wrap_pyfunction!(eye_, m)?)?;
+    m.add_function(wrap_pyfunction!(dirac_, m)?)?;
+    m.add_function(wrap_pyfunction!(orthogonal_, m)?)?;
+    m.add_function(wrap_pyfunction!(sparse_, m)?)?;
+    m.add_function(wrap_pyfunction!(calculate_gain, m)?)?;
+    m.add_function(wrap_pyfunction!(fan_in_and_fan_out, m)?)?;
+    m.add_function(wrap_pyfunction!(empty, m)?)?;
+    m.add_function(wrap_pyfunction!(simd_level, m)?)?;
+    m.add("DEFAULT_SEED", DEFAULT_SEED)?;
+    Ok(())
+}

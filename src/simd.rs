@@ -1,0 +1,112 @@
+//! Runtime CPU dispatch.
+//!
+//! Every kernel is written once, as plain lane loops over `[T; L]` arrays with IEEE-exact
+//! operations only (add, mul, div, sqrt, conversions, integer ops; never a fused multiply-add
+//! the compiler chose by itself). [`run_kernel`] compiles that one source several times with
+//! different target features and picks one at run time. Because the arithmetic is exact and
+//! identical in every copy, every path yields the same bits: the SIMD level is a speed choice,
+//! never a value choice. `FERROINIT_FORCE_SCALAR=1` selects the one-lane path, for tests.
+
+use std::sync::OnceLock;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// One lane at a time, no target features: the reference path.
+    Scalar,
+    /// The baseline target (SSE2 on x86-64, NEON on aarch64), 16 lanes per batch.
+    Portable,
+    /// x86-64 AVX2 + FMA + BMI2.
+    Avx2,
+    /// x86-64 AVX-512 (F, BW, DQ, VL).
+    Avx512,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Scalar => "scalar",
+            Level::Portable => "portable",
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+        }
+    }
+}
+
+fn detect() -> Level {
+    if std::env::var("FERROINIT_FORCE_SCALAR").is_ok_and(|v| !v.is_empty() && v != "0") {
+        return Level::Scalar;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let no512 = std::env::var("FERROINIT_NO_AVX512").is_ok_and(|v| !v.is_empty() && v != "0");
+        if !no512
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl")
+        {
+            return Level::Avx512;
+        }
+        if is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("bmi2")
+        {
+            return Level::Avx2;
+        }
+    }
+    Level::Portable
+}
+
+/// The dispatch level, read once per process.
+pub fn level() -> Level {
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(detect)
+}
+
+use crate::dist::{fill_range, BlockKernel};
+use crate::philox::Philox4x32;
+
+/// Runs `fill_range` with the kernel compiled for the detected [`Level`]. Generic functions
+/// with `#[target_feature]` are monomorphized per kernel, and the `#[inline(always)]` kernel
+/// bodies are compiled inside them, so one source gives every SIMD width.
+pub fn run_kernel<T: Copy + Default, K: BlockKernel<T>>(
+    k: &K,
+    rng: &Philox4x32,
+    base: u64,
+    first: u64,
+    out: &mut [T],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2")]
+        unsafe fn v512<T: Copy + Default, K: BlockKernel<T>>(
+            k: &K,
+            rng: &Philox4x32,
+            base: u64,
+            first: u64,
+            out: &mut [T],
+        ) {
+            fill_range::<T, K, 16>(k, rng, base, first, out)
+        }
+        #[target_feature(enable = "avx2,fma,bmi2")]
+        unsafe fn v256<T: Copy + Default, K: BlockKernel<T>>(
+            k: &K,
+            rng: &Philox4x32,
+            base: u64,
+            first: u64,
+            out: &mut [T],
+        ) {
+            fill_range::<T, K, 16>(k, rng, base, first, out)
+        }
+        match level() {
+            // SAFETY: level() reports these only after detecting the CPU features.
+            Level::Avx512 => return unsafe { v512(k, rng, base, first, out) },
+            Level::Avx2 => return unsafe { v256(k, rng, base, first, out) },
+            _ => {}
+        }
+    }
+    match level() {
+        Level::Scalar => fill_range::<T, K, 1>(k, rng, base, first, out),
+        _ => fill_range::<T, K, 16>(k, rng, base, first, out),
+    }
+}
