@@ -13,6 +13,7 @@
 
 pub mod alloc;
 pub mod dist;
+pub mod dlpack;
 pub mod element;
 pub mod error;
 pub mod fans;

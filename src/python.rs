@@ -3,6 +3,7 @@
 //! Python exceptions. No math here.
 
 use crate::alloc::Buffer;
+use crate::dlpack::{self, Imported};
 use crate::element::DType;
 use crate::error::Error;
 use crate::fill::Poll;
@@ -12,11 +13,14 @@ use crate::{fans, init};
 use numpy::npyffi::{self, flags, NpyTypes, PY_ARRAY_API};
 use numpy::{PyArray1, PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{
-    PyKeyboardInterrupt, PyMemoryError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError,
+    PyBufferError, PyKeyboardInterrupt, PyMemoryError, PyOverflowError, PyRuntimeError,
+    PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use std::sync::Arc;
 
-fn to_pyerr(e: Error) -> PyErr {
+pub(crate) fn to_pyerr(e: Error) -> PyErr {
     match e {
         Error::Value(m) => PyValueError::new_err(m),
         Error::Type(m) => PyTypeError::new_err(m),
@@ -57,9 +61,7 @@ fn dtype_of(d: &Bound<'_, PyArrayDescr>) -> PyResult<DType> {
         23 => Some(DType::F16),
         11 => Some(DType::F32),
         12 => Some(DType::F64),
-        _ if d.itemsize() == 2 && d.typeobj().name()?.to_string() == "bfloat16" => {
-            Some(DType::BF16)
-        }
+        _ if d.itemsize() == 2 && d.typeobj().name()? == "bfloat16" => Some(DType::BF16),
         _ => None,
     };
     let name = d.typeobj().name()?.to_string();
@@ -77,7 +79,10 @@ fn dtype_of(d: &Bound<'_, PyArrayDescr>) -> PyResult<DType> {
     Ok(dt)
 }
 
-fn shard_of(global_shape: Option<Vec<usize>>, offset: Option<Vec<usize>>) -> PyResult<Option<Shard>> {
+fn shard_of(
+    global_shape: Option<Vec<usize>>,
+    offset: Option<Vec<usize>>,
+) -> PyResult<Option<Shard>> {
     match (global_shape, offset) {
         (None, None) => Ok(None),
         (Some(g), o) => {
@@ -91,22 +96,36 @@ fn shard_of(global_shape: Option<Vec<usize>>, offset: Option<Vec<usize>>) -> PyR
     }
 }
 
-/// Validates a writable NumPy array and describes it.
-fn layout_of(x: &Bound<'_, PyAny>, shard: Option<&Shard>) -> PyResult<Layout> {
-    let arr = x.cast::<PyUntypedArray>().map_err(|_| {
-        let t = x.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        PyTypeError::new_err(format!("expected a NumPy array, but got {t}"))
-    })?;
+/// Validates a writable array and describes it: NumPy arrays directly (the fast path), any
+/// other DLPack producer (torch tensors, ...) through `__dlpack__`. The guard keeps an imported
+/// producer's memory alive; hold it until the fill is done.
+fn layout_of(x: &Bound<'_, PyAny>, shard: Option<&Shard>) -> PyResult<(Layout, Option<Imported>)> {
+    let Ok(arr) = x.cast::<PyUntypedArray>() else {
+        if let Ok(b) = x.cast::<RustBuffer>() {
+            let b = b.get();
+            let strides = dlpack::c_strides(&b.shape, b.dtype.itemsize() as isize);
+            let l = Layout::new(b.buf.as_ptr(), b.dtype, &b.shape, &strides, shard);
+            return Ok((l.map_err(to_pyerr)?, None));
+        }
+        let (l, guard) = dlpack::import(x, shard)?;
+        return Ok((l, Some(guard)));
+    };
     let dt = dtype_of(&arr.dtype())?;
     // SAFETY: `arr` is a live ndarray; we only read its header.
     let (ptr, writable) = unsafe {
         let a = &*arr.as_array_ptr();
-        (a.fields.data as *mut u8, a.fields.flags & flags::NPY_ARRAY_WRITEABLE != 0)
+        (
+            a.fields.data as *mut u8,
+            a.fields.flags & flags::NPY_ARRAY_WRITEABLE != 0,
+        )
     };
     if !writable {
         return Err(PyValueError::new_err("assignment destination is read-only"));
     }
-    Layout::new(ptr, dt, arr.shape(), arr.strides(), shard).map_err(to_pyerr)
+    Ok((
+        Layout::new(ptr, dt, arr.shape(), arr.strides(), shard).map_err(to_pyerr)?,
+        None,
+    ))
 }
 
 /// A ferroinit generator: a seed and a position in its counter-based stream.
@@ -119,12 +138,16 @@ fn parse_seed(seed: &Bound<'_, PyAny>) -> PyResult<u64> {
     let v: i128 = seed
         .extract()
         .map_err(|_| PyTypeError::new_err("seed must be an int"))?;
-    if v < -(1i128 << 63) || v >= (1i128 << 64) {
+    if !(-(1i128 << 63)..(1i128 << 64)).contains(&v) {
         return Err(PyValueError::new_err(format!(
             "seed must be in [-2**63, 2**64), but found {v}"
         )));
     }
-    Ok(if v < 0 { (v + (1i128 << 64)) as u64 } else { v as u64 })
+    Ok(if v < 0 {
+        (v + (1i128 << 64)) as u64
+    } else {
+        v as u64
+    })
 }
 
 #[pymethods]
@@ -165,7 +188,10 @@ impl PyGenerator {
         self.inner.set_state(state.0, state.1)
     }
 
-    fn manual_seed<'py>(slf: &Bound<'py, Self>, seed: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
+    fn manual_seed<'py>(
+        slf: &Bound<'py, Self>,
+        seed: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
         slf.get().inner.set_state(parse_seed(seed)?, 0);
         Ok(slf.clone())
     }
@@ -181,9 +207,13 @@ impl PyGenerator {
         Ok(PyArray1::from_vec(py, v))
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (u64,), (u64, u64))> {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
         let g = &slf.get().inner;
-        Ok((slf.get_type().into_any(), (g.seed(),), (g.seed(), g.position())))
+        Ok((
+            slf.get_type().into_any(),
+            (g.seed(),),
+            (g.seed(), g.position()),
+        ))
     }
 
     fn __setstate__(&self, state: (u64, u64)) {
@@ -201,6 +231,9 @@ impl PyGenerator {
 
 type Gen<'a> = PyRef<'a, PyGenerator>;
 
+/// `__reduce__`'s (callable, args, state).
+type Reduced<'py> = (Bound<'py, PyAny>, (u64,), (u64, u64));
+
 #[pyfunction]
 #[pyo3(signature = (x, a, b, generator, global_shape=None, offset=None))]
 fn uniform_(
@@ -212,7 +245,7 @@ fn uniform_(
     global_shape: Option<Vec<usize>>,
     offset: Option<Vec<usize>>,
 ) -> PyResult<()> {
-    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
     detached(py, |p| init::uniform_(&l, a, b, g, p))
 }
@@ -228,7 +261,7 @@ fn normal_(
     global_shape: Option<Vec<usize>>,
     offset: Option<Vec<usize>>,
 ) -> PyResult<()> {
-    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
     detached(py, |p| init::normal_(&l, mean, std, g, p))
 }
@@ -247,7 +280,7 @@ fn trunc_normal_(
     global_shape: Option<Vec<usize>>,
     offset: Option<Vec<usize>>,
 ) -> PyResult<()> {
-    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
     detached(py, |p| init::trunc_normal_(&l, mean, std, a, b, g, p))
 }
@@ -262,7 +295,7 @@ fn xavier_uniform_(
     global_shape: Option<Vec<usize>>,
     offset: Option<Vec<usize>>,
 ) -> PyResult<()> {
-    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
     detached(py, |p| init::xavier_uniform_(&l, gain, g, p))
 }
@@ -277,7 +310,7 @@ fn xavier_normal_(
     global_shape: Option<Vec<usize>>,
     offset: Option<Vec<usize>>,
 ) -> PyResult<()> {
-    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
     detached(py, |p| init::xavier_normal_(&l, gain, g, p))
 }
@@ -295,9 +328,11 @@ fn kaiming_uniform_(
     global_shape: Option<Vec<usize>>,
     offset: Option<Vec<usize>>,
 ) -> PyResult<()> {
-    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
-    detached(py, |p| init::kaiming_uniform_(&l, a, mode, nonlinearity, g, p))
+    detached(py, |p| {
+        init::kaiming_uniform_(&l, a, mode, nonlinearity, g, p)
+    })
 }
 
 #[pyfunction]
@@ -313,32 +348,39 @@ fn kaiming_normal_(
     global_shape: Option<Vec<usize>>,
     offset: Option<Vec<usize>>,
 ) -> PyResult<()> {
-    let l = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
-    detached(py, |p| init::kaiming_normal_(&l, a, mode, nonlinearity, g, p))
+    detached(py, |p| {
+        init::kaiming_normal_(&l, a, mode, nonlinearity, g, p)
+    })
 }
 
 #[pyfunction]
 fn constant_(py: Python<'_>, x: &Bound<'_, PyAny>, val: f64) -> PyResult<()> {
-    let l = layout_of(x, None)?;
+    let (l, _guard) = layout_of(x, None)?;
     detached(py, |p| init::constant_(&l, val, p))
 }
 
 #[pyfunction]
 fn eye_(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<()> {
-    let l = layout_of(x, None)?;
+    let (l, _guard) = layout_of(x, None)?;
     detached(py, |p| init::eye_(&l, p))
 }
 
 #[pyfunction]
 fn dirac_(py: Python<'_>, x: &Bound<'_, PyAny>, groups: i64) -> PyResult<()> {
-    let l = layout_of(x, None)?;
+    let (l, _guard) = layout_of(x, None)?;
     detached(py, |p| init::dirac_(&l, groups, p))
 }
 
 #[pyfunction]
-fn orthogonal_(py: Python<'_>, x: &Bound<'_, PyAny>, gain: f64, generator: Gen<'_>) -> PyResult<()> {
-    let l = layout_of(x, None)?;
+fn orthogonal_(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    gain: f64,
+    generator: Gen<'_>,
+) -> PyResult<()> {
+    let (l, _guard) = layout_of(x, None)?;
     let g = &generator.inner;
     detached(py, |p| init::orthogonal_(&l, gain, g, p))
 }
@@ -351,7 +393,7 @@ fn sparse_(
     std: f64,
     generator: Gen<'_>,
 ) -> PyResult<()> {
-    let l = layout_of(x, None)?;
+    let (l, _guard) = layout_of(x, None)?;
     let g = &generator.inner;
     detached(py, |p| init::sparse_(&l, sparsity, std, g, p))
 }
@@ -367,10 +409,37 @@ fn fan_in_and_fan_out(shape: Vec<usize>) -> PyResult<(usize, usize)> {
     fans::fan_in_and_fan_out(&shape).map_err(to_pyerr)
 }
 
-/// Keeps a Rust allocation alive as the `base` of the NumPy array that views it.
+/// A C-contiguous buffer Rust allocated: the `base` that keeps a NumPy array's memory alive,
+/// and a zero-copy DLPack producer (`torch.from_dlpack(buf)`, `np.from_dlpack(buf)`), bfloat16
+/// included. Each capsule holds a reference to the memory; it is freed once, when the last
+/// holder (this object, a NumPy array over it, a consumer's tensor) lets go.
 #[pyclass(name = "RustBuffer", module = "ferroinit._core", frozen)]
 pub struct RustBuffer {
-    buf: Buffer,
+    buf: Arc<Buffer>,
+    dtype: DType,
+    shape: Vec<usize>,
+}
+
+fn new_buffer(shape: Vec<usize>, dtype: DType) -> PyResult<RustBuffer> {
+    let n = checked_len(&shape).map_err(to_pyerr)?;
+    let bytes = n
+        .checked_mul(dtype.itemsize())
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(|| PyOverflowError::new_err(format!("shape {shape:?} is too large")))?;
+    let buf = Arc::new(Buffer::new(bytes).map_err(to_pyerr)?);
+    Ok(RustBuffer { buf, dtype, shape })
+}
+
+fn dtype_named(name: &str) -> PyResult<DType> {
+    match name.strip_prefix("torch.").unwrap_or(name) {
+        "float16" | "half" => Ok(DType::F16),
+        "bfloat16" => Ok(DType::BF16),
+        "float32" | "float" => Ok(DType::F32),
+        "float64" | "double" => Ok(DType::F64),
+        _ => Err(PyTypeError::new_err(format!(
+            "ferroinit allocates float16, bfloat16, float32 or float64, but got dtype {name}"
+        ))),
+    }
 }
 
 #[pymethods]
@@ -380,6 +449,81 @@ impl RustBuffer {
     fn nbytes(&self) -> usize {
         self.buf.len()
     }
+
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.shape)
+    }
+
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// The dtype's name ("float16", "bfloat16", "float32" or "float64").
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        self.dtype.name()
+    }
+
+    /// The address of the first element.
+    #[getter]
+    fn data_ptr(&self) -> usize {
+        self.buf.as_ptr() as usize
+    }
+
+    /// A DLPack capsule over this memory: DLPack 1.0 (versioned) when the consumer passes
+    /// `max_version >= (1, 0)`, a legacy capsule otherwise. `copy=True` exports a copy.
+    #[pyo3(signature = (*, stream=None, max_version=None, dl_device=None, copy=None))]
+    fn __dlpack__<'py>(
+        &self,
+        py: Python<'py>,
+        stream: Option<&Bound<'py, PyAny>>,
+        max_version: Option<(u32, u32)>,
+        dl_device: Option<(i32, i32)>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if stream.is_some_and(|s| !s.is_none()) {
+            return Err(PyValueError::new_err("stream must be None for CPU memory"));
+        }
+        if let Some((t, _)) = dl_device {
+            if t != dlpack::DL_CPU {
+                return Err(PyBufferError::new_err(
+                    "ferroinit buffers live on the CPU; dl_device must be (1, 0)",
+                ));
+            }
+        }
+        let versioned = max_version.is_some_and(|(major, _)| major >= dlpack::DLPACK_MAJOR);
+        let (buf, flags) = if copy == Some(true) {
+            let b = new_buffer(self.shape.clone(), self.dtype)?;
+            let n = checked_len(&self.shape).map_err(to_pyerr)? * self.dtype.itemsize();
+            // SAFETY: both buffers hold at least n bytes and do not overlap.
+            unsafe { std::ptr::copy_nonoverlapping(self.buf.as_ptr(), b.buf.as_ptr(), n) };
+            (b.buf, dlpack::FLAG_IS_COPIED)
+        } else {
+            (self.buf.clone(), 0)
+        };
+        dlpack::capsule(py, buf, self.dtype, &self.shape, versioned, flags)
+    }
+
+    fn __dlpack_device__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        dlpack::cpu_device(py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "RustBuffer(shape={:?}, dtype={})",
+            self.shape,
+            self.dtype.name()
+        )
+    }
+}
+
+/// A new uninitialized C-contiguous buffer (a DLPack producer) of `shape` and `dtype` (a name:
+/// "float16", "bfloat16", "float32", "float64", with or without a "torch." prefix).
+#[pyfunction]
+fn buffer(shape: Vec<usize>, dtype: &str) -> PyResult<RustBuffer> {
+    new_buffer(shape, dtype_named(dtype)?)
 }
 
 /// A new C-contiguous, uninitialized array of `shape` and `dtype` whose memory Rust allocated
@@ -391,18 +535,13 @@ fn empty<'py>(
     dtype: &Bound<'py, PyArrayDescr>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let dt = dtype_of(dtype)?;
-    let n = checked_len(&shape).map_err(to_pyerr)?;
-    let bytes = n
-        .checked_mul(dt.itemsize())
-        .filter(|&b| b <= isize::MAX as usize)
-        .ok_or_else(|| PyOverflowError::new_err(format!("shape {shape:?} is too large")))?;
-    let buf = Buffer::new(bytes).map_err(to_pyerr)?;
-    let data = buf.as_ptr();
-    let owner = Py::new(py, RustBuffer { buf })?;
+    let owner = new_buffer(shape.clone(), dt)?;
+    let data = owner.buf.as_ptr();
+    let owner = Py::new(py, owner)?;
     let mut dims: Vec<npyffi::npy_intp> = shape.iter().map(|&d| d as npyffi::npy_intp).collect();
     // SAFETY: numpy's C API with a valid descr (a new reference, which NewFromDescr steals),
-    // dims of length nd, and data valid for `bytes` bytes for as long as `owner` lives; the
-    // array takes `owner` as its base, so it keeps the memory alive.
+    // dims of length nd, and data valid for the buffer's bytes for as long as `owner` lives;
+    // the array takes `owner` as its base, so it keeps the memory alive.
     unsafe {
         let arr = PY_ARRAY_API.PyArray_NewFromDescr(
             py,
@@ -419,7 +558,12 @@ fn empty<'py>(
             return Err(PyErr::fetch(py));
         }
         let arr = Bound::from_owned_ptr(py, arr);
-        if PY_ARRAY_API.PyArray_SetBaseObject(py, arr.as_ptr() as *mut npyffi::PyArrayObject, owner.into_ptr()) < 0 {
+        if PY_ARRAY_API.PyArray_SetBaseObject(
+            py,
+            arr.as_ptr() as *mut npyffi::PyArrayObject,
+            owner.into_ptr(),
+        ) < 0
+        {
             return Err(PyErr::fetch(py));
         }
         Ok(arr)
@@ -451,6 +595,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(calculate_gain, m)?)?;
     m.add_function(wrap_pyfunction!(fan_in_and_fan_out, m)?)?;
     m.add_function(wrap_pyfunction!(empty, m)?)?;
+    m.add_function(wrap_pyfunction!(buffer, m)?)?;
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;
     m.add("DEFAULT_SEED", DEFAULT_SEED)?;
     Ok(())

@@ -587,26 +587,47 @@ def _dtype(dtype) -> np.dtype:
     return d
 
 
-def empty(shape: Shape, *, dtype="float32") -> np.ndarray:
+def _dtype_name(dtype) -> str:
+    if isinstance(dtype, str):
+        return dtype
+    if type(dtype).__module__ == "torch":  # torch.float32 and co., without importing torch
+        return str(dtype)
+    return _dtype(dtype).name
+
+
+def empty(shape: Shape, *, dtype="float32", dlpack: bool = False):
     """A new uninitialized C-contiguous array whose memory Rust allocated (64-byte aligned,
     huge pages for large sizes) and NumPy owns without a copy.
 
+    With ``dlpack=True`` (here and in every allocating form) the result is instead a
+    ``RustBuffer``: a zero-copy DLPack producer for ``torch.from_dlpack``, ``np.from_dlpack``
+    or ``jax.numpy.from_dlpack``, bfloat16 included (NumPy cannot export bfloat16). Its memory
+    is freed once, when the buffer and every tensor taken from it are gone.
+
     Args:
         shape: an int or a sequence of ints.
-        dtype: ``"float16"``, ``"bfloat16"`` (needs ml_dtypes), ``"float32"`` or ``"float64"``.
+        dtype: ``"float16"``, ``"bfloat16"`` (needs ml_dtypes unless ``dlpack=True``),
+            ``"float32"`` or ``"float64"`` (or the NumPy/torch dtype).
+        dlpack: return a DLPack producer (``RustBuffer``) instead of a NumPy array.
 
     Returns:
-        A NumPy array.
+        A NumPy array, or a ``RustBuffer`` with ``dlpack=True``.
 
     Example:
-        >>> import ferroinit as init
+        >>> import numpy as np, ferroinit as init
         >>> init.empty((2, 3), dtype="float64").shape
         (2, 3)
+        >>> buf = init.normal((2, 3), generator=0, dlpack=True)
+        >>> x = np.from_dlpack(buf)  # or torch.from_dlpack(buf): no copy
+        >>> x.shape, x.ctypes.data == buf.data_ptr
+        ((2, 3), True)
     """
+    if dlpack:
+        return _core.buffer(list(_shape_of(shape)), _dtype_name(dtype))
     return _core.empty(list(_shape_of(shape)), _dtype(dtype))
 
 
-def uniform(shape: Shape, a: float = 0.0, b: float = 1.0, *, dtype="float32",
+def uniform(shape: Shape, a: float = 0.0, b: float = 1.0, *, dtype="float32", dlpack: bool = False,
             generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
     """Allocating :func:`uniform_`: a new array of ``shape``, same values for the same state.
 
@@ -616,11 +637,12 @@ def uniform(shape: Shape, a: float = 0.0, b: float = 1.0, *, dtype="float32",
         >>> bool((x == init.uniform_(init.empty((2, 2)), -1.0, 1.0, generator=3)).all())
         True
     """
-    return uniform_(empty(shape, dtype=dtype), a, b, generator=generator,
+    return uniform_(empty(shape, dtype=dtype, dlpack=dlpack), a, b, generator=generator,
                     global_shape=global_shape, offset=offset)
 
 
 def normal(shape: Shape, mean: float = 0.0, std: float = 1.0, *, dtype="float32",
+           dlpack: bool = False,
            generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
     """Allocating :func:`normal_`.
 
@@ -629,12 +651,13 @@ def normal(shape: Shape, mean: float = 0.0, std: float = 1.0, *, dtype="float32"
         >>> init.normal((4, 3), dtype="float64", generator=1).dtype
         dtype('float64')
     """
-    return normal_(empty(shape, dtype=dtype), mean, std, generator=generator,
+    return normal_(empty(shape, dtype=dtype, dlpack=dlpack), mean, std, generator=generator,
                    global_shape=global_shape, offset=offset)
 
 
 def trunc_normal(shape: Shape, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                 b: float = 2.0, *, dtype="float32", generator: GeneratorLike = None,
+                 b: float = 2.0, *, dtype="float32", dlpack: bool = False,
+                 generator: GeneratorLike = None,
                  global_shape=None, offset=None) -> np.ndarray:
     """Allocating :func:`trunc_normal_`.
 
@@ -643,11 +666,12 @@ def trunc_normal(shape: Shape, mean: float = 0.0, std: float = 1.0, a: float = -
         >>> float(abs(init.trunc_normal(1000, std=0.02, a=-0.04, b=0.04, generator=0)).max()) <= 0.04
         True
     """
-    return trunc_normal_(empty(shape, dtype=dtype), mean, std, a, b, generator=generator,
+    return trunc_normal_(empty(shape, dtype=dtype, dlpack=dlpack), mean, std, a, b,
+                         generator=generator,
                          global_shape=global_shape, offset=offset)
 
 
-def xavier_uniform(shape: Shape, gain: float = 1.0, *, dtype="float32",
+def xavier_uniform(shape: Shape, gain: float = 1.0, *, dtype="float32", dlpack: bool = False,
                    generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
     """Allocating :func:`xavier_uniform_`.
 
@@ -656,11 +680,11 @@ def xavier_uniform(shape: Shape, gain: float = 1.0, *, dtype="float32",
         >>> init.xavier_uniform((16, 8), generator=0).shape
         (16, 8)
     """
-    return xavier_uniform_(empty(shape, dtype=dtype), gain, generator=generator,
+    return xavier_uniform_(empty(shape, dtype=dtype, dlpack=dlpack), gain, generator=generator,
                            global_shape=global_shape, offset=offset)
 
 
-def xavier_normal(shape: Shape, gain: float = 1.0, *, dtype="float32",
+def xavier_normal(shape: Shape, gain: float = 1.0, *, dtype="float32", dlpack: bool = False,
                   generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
     """Allocating :func:`xavier_normal_`.
 
@@ -669,12 +693,12 @@ def xavier_normal(shape: Shape, gain: float = 1.0, *, dtype="float32",
         >>> init.xavier_normal((16, 8), generator=0).dtype
         dtype('float32')
     """
-    return xavier_normal_(empty(shape, dtype=dtype), gain, generator=generator,
+    return xavier_normal_(empty(shape, dtype=dtype, dlpack=dlpack), gain, generator=generator,
                           global_shape=global_shape, offset=offset)
 
 
 def kaiming_uniform(shape: Shape, a: float = 0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", *, dtype="float32",
+                    nonlinearity: str = "leaky_relu", *, dtype="float32", dlpack: bool = False,
                     generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
     """Allocating :func:`kaiming_uniform_`.
 
@@ -683,12 +707,12 @@ def kaiming_uniform(shape: Shape, a: float = 0, mode: str = "fan_in",
         >>> init.kaiming_uniform((64, 3, 7, 7), a=5 ** 0.5, generator=0).shape
         (64, 3, 7, 7)
     """
-    return kaiming_uniform_(empty(shape, dtype=dtype), a, mode, nonlinearity,
+    return kaiming_uniform_(empty(shape, dtype=dtype, dlpack=dlpack), a, mode, nonlinearity,
                             generator=generator, global_shape=global_shape, offset=offset)
 
 
 def kaiming_normal(shape: Shape, a: float = 0, mode: str = "fan_in",
-                   nonlinearity: str = "leaky_relu", *, dtype="float32",
+                   nonlinearity: str = "leaky_relu", *, dtype="float32", dlpack: bool = False,
                    generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
     """Allocating :func:`kaiming_normal_`.
 
@@ -697,11 +721,11 @@ def kaiming_normal(shape: Shape, a: float = 0, mode: str = "fan_in",
         >>> init.kaiming_normal((64, 3, 7, 7), mode="fan_out", nonlinearity="relu", generator=0).shape
         (64, 3, 7, 7)
     """
-    return kaiming_normal_(empty(shape, dtype=dtype), a, mode, nonlinearity,
+    return kaiming_normal_(empty(shape, dtype=dtype, dlpack=dlpack), a, mode, nonlinearity,
                            generator=generator, global_shape=global_shape, offset=offset)
 
 
-def orthogonal(shape: Shape, gain: float = 1, *, dtype="float32",
+def orthogonal(shape: Shape, gain: float = 1, *, dtype="float32", dlpack: bool = False,
                generator: GeneratorLike = None) -> np.ndarray:
     """Allocating :func:`orthogonal_`.
 
@@ -711,10 +735,11 @@ def orthogonal(shape: Shape, gain: float = 1, *, dtype="float32",
         >>> bool(np.allclose(q @ q.T, np.eye(3)))
         True
     """
-    return orthogonal_(empty(shape, dtype=dtype), gain, generator=generator)
+    return orthogonal_(empty(shape, dtype=dtype, dlpack=dlpack), gain, generator=generator)
 
 
 def sparse(shape: Shape, sparsity: float, std: float = 0.01, *, dtype="float32",
+           dlpack: bool = False,
            generator: GeneratorLike = None) -> np.ndarray:
     """Allocating :func:`sparse_`.
 
@@ -723,10 +748,10 @@ def sparse(shape: Shape, sparsity: float, std: float = 0.01, *, dtype="float32",
         >>> int((init.sparse((100, 5), 0.1, generator=0) == 0).sum())
         50
     """
-    return sparse_(empty(shape, dtype=dtype), sparsity, std, generator=generator)
+    return sparse_(empty(shape, dtype=dtype, dlpack=dlpack), sparsity, std, generator=generator)
 
 
-def constant(shape: Shape, val: float, *, dtype="float32") -> np.ndarray:
+def constant(shape: Shape, val: float, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
     """Allocating :func:`constant_`.
 
     Example:
@@ -734,10 +759,10 @@ def constant(shape: Shape, val: float, *, dtype="float32") -> np.ndarray:
         >>> init.constant(3, 0.5)
         array([0.5, 0.5, 0.5], dtype=float32)
     """
-    return constant_(empty(shape, dtype=dtype), val)
+    return constant_(empty(shape, dtype=dtype, dlpack=dlpack), val)
 
 
-def ones(shape: Shape, *, dtype="float32") -> np.ndarray:
+def ones(shape: Shape, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
     """Allocating :func:`ones_`.
 
     Example:
@@ -745,10 +770,10 @@ def ones(shape: Shape, *, dtype="float32") -> np.ndarray:
         >>> init.ones(2, dtype="float64")
         array([1., 1.])
     """
-    return constant_(empty(shape, dtype=dtype), 1.0)
+    return constant_(empty(shape, dtype=dtype, dlpack=dlpack), 1.0)
 
 
-def zeros(shape: Shape, *, dtype="float32") -> np.ndarray:
+def zeros(shape: Shape, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
     """Allocating :func:`zeros_`.
 
     Example:
@@ -756,10 +781,10 @@ def zeros(shape: Shape, *, dtype="float32") -> np.ndarray:
         >>> init.zeros(2)
         array([0., 0.], dtype=float32)
     """
-    return constant_(empty(shape, dtype=dtype), 0.0)
+    return constant_(empty(shape, dtype=dtype, dlpack=dlpack), 0.0)
 
 
-def eye(n: int, m: Optional[int] = None, *, dtype="float32") -> np.ndarray:
+def eye(n: int, m: Optional[int] = None, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
     """Allocating :func:`eye_`: an ``n x m`` identity (``m`` defaults to ``n``).
 
     Example:
@@ -768,10 +793,10 @@ def eye(n: int, m: Optional[int] = None, *, dtype="float32") -> np.ndarray:
         array([[1., 0.],
                [0., 1.]])
     """
-    return eye_(empty((n, n if m is None else m), dtype=dtype))
+    return eye_(empty((n, n if m is None else m), dtype=dtype, dlpack=dlpack))
 
 
-def dirac(shape: Shape, groups: int = 1, *, dtype="float32") -> np.ndarray:
+def dirac(shape: Shape, groups: int = 1, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
     """Allocating :func:`dirac_`.
 
     Example:
@@ -779,4 +804,4 @@ def dirac(shape: Shape, groups: int = 1, *, dtype="float32") -> np.ndarray:
         >>> float(init.dirac((2, 2, 3, 3)).sum())
         2.0
     """
-    return dirac_(empty(shape, dtype=dtype), groups)
+    return dirac_(empty(shape, dtype=dtype, dlpack=dlpack), groups)
