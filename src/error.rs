@@ -36,17 +36,53 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Formats a float the way Python's `str(float)` does for the common cases, so messages read
-/// like torch's (`1.0`, not `1`).
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn floats_print_like_torch() {
+        use super::py_float;
+        assert_eq!(py_float(2.0), "2");
+        assert_eq!(py_float(-3.0), "-3");
+        assert_eq!(py_float(0.25), "0.25");
+        assert_eq!(py_float(0.123456789), "0.123457");
+        assert_eq!(py_float(1e-7), "1e-07");
+        assert_eq!(py_float(1234567.0), "1.23457e+06");
+        assert_eq!(py_float(f64::NAN), "nan");
+    }
+}
+
+/// Formats a float as torch's C++ messages do (`std::ostream` defaults, like printf `%g`):
+/// six significant digits, no trailing zeros, so `2.0` prints `2` and `0.25` prints `0.25`.
 pub fn py_float(x: f64) -> String {
     if x.is_nan() {
-        "nan".into()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
-    } else if x == x.trunc() && x.abs() < 1e16 {
-        format!("{x:.1}")
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let sci = format!("{x:.5e}");
+    let (mant, exp) = sci.split_once('e').expect("exponent");
+    let exp: i32 = exp.parse().expect("exponent");
+    let trim = |s: &str| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if (-5..6).contains(&exp) {
+        let decimals = (5 - exp).max(0) as usize;
+        trim(&format!("{x:.decimals$}"))
     } else {
-        format!("{x}")
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{}{:02}", trim(mant), sign, exp.abs())
     }
 }
 

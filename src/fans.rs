@@ -70,7 +70,9 @@ pub fn calculate_gain(nonlinearity: &str, param: Option<f64>) -> Result<f64> {
             Ok((2.0 / (1.0 + slope * slope)).sqrt())
         }
         "selu" => Ok(3.0 / 4.0),
-        _ => Err(Error::Value(format!("Unsupported nonlinearity {nonlinearity}"))),
+        _ => Err(Error::Value(format!(
+            "Unsupported nonlinearity {nonlinearity}"
+        ))),
     }
 }
 
@@ -105,7 +107,10 @@ mod tests {
     fn gains_follow_torch() {
         assert_eq!(calculate_gain("conv2d", None).unwrap(), 1.0);
         assert_eq!(calculate_gain("tanh", None).unwrap(), 5.0 / 3.0);
-        assert_eq!(calculate_gain("leaky_relu", None).unwrap(), (2.0 / 1.0001f64).sqrt());
+        assert_eq!(
+            calculate_gain("leaky_relu", None).unwrap(),
+            (2.0 / 1.0001f64).sqrt()
+        );
         assert_eq!(
             calculate_gain("gelu", None).unwrap_err(),
             Error::Value("Unsupported nonlinearity gelu".into())

@@ -83,7 +83,9 @@ fn fill_typed<T: Element, W: Writer>(layout: &Layout, w: &W, poll: Poll<'_>) -> 
         }
         return Ok(());
     }
-    run_parallel(nblocks, poll, |b, sc: &mut Scratch<T>| fill_block(layout, w, b, sc))
+    run_parallel(nblocks, poll, |b, sc: &mut Scratch<T>| {
+        fill_block(layout, w, b, sc)
+    })
 }
 
 /// Runs `work(b)` for every block on the rayon pool while the calling thread polls.
@@ -97,11 +99,13 @@ where
     rayon::in_place_scope(|s| {
         let (cancel, work) = (&cancel, &work);
         s.spawn(move |_| {
-            (0..nblocks).into_par_iter().for_each_init(S::default, |sc, b| {
-                if !cancel.load(Ordering::Relaxed) {
-                    work(b, sc);
-                }
-            });
+            (0..nblocks)
+                .into_par_iter()
+                .for_each_init(S::default, |sc, b| {
+                    if !cancel.load(Ordering::Relaxed) {
+                        work(b, sc);
+                    }
+                });
             let _ = tx.send(());
         });
         // Wait for the workers, waking every POLL_EVERY to let the caller check for Ctrl-C.

@@ -55,13 +55,27 @@ fn symmetric_uniform(l: &Layout, bound: f64, gen: &Generator, poll: Poll<'_>) ->
     uniform_(l, -bound, bound, gen, poll)
 }
 
+/// Zero-element arrays are a no-op (after the checks that do not divide by the fans).
+fn xavier_std(l: &Layout, gain: f64) -> Result<Option<f64>> {
+    if l.global_len == 0 {
+        fans::fan_in_and_fan_out(&l.global_shape)?;
+        check_finite("gain", gain)?;
+        return Ok(None);
+    }
+    fans::xavier_std(&l.global_shape, gain).map(Some)
+}
+
 pub fn xavier_uniform_(l: &Layout, gain: f64, gen: &Generator, poll: Poll<'_>) -> Result<()> {
-    let std = fans::xavier_std(&l.global_shape, gain)?;
+    let Some(std) = xavier_std(l, gain)? else {
+        return Ok(());
+    };
     symmetric_uniform(l, 3f64.sqrt() * std, gen, poll)
 }
 
 pub fn xavier_normal_(l: &Layout, gain: f64, gen: &Generator, poll: Poll<'_>) -> Result<()> {
-    let std = fans::xavier_std(&l.global_shape, gain)?;
+    let Some(std) = xavier_std(l, gain)? else {
+        return Ok(());
+    };
     normal_(l, 0.0, std, gen, poll)
 }
 
@@ -73,6 +87,9 @@ pub fn kaiming_uniform_(
     gen: &Generator,
     poll: Poll<'_>,
 ) -> Result<()> {
+    if l.global_len == 0 {
+        return Ok(()); // torch warns and returns before any check (the binding warns)
+    }
     let std = fans::kaiming_std(&l.global_shape, a, mode, nonlinearity)?;
     symmetric_uniform(l, 3f64.sqrt() * std, gen, poll)
 }
@@ -85,6 +102,9 @@ pub fn kaiming_normal_(
     gen: &Generator,
     poll: Poll<'_>,
 ) -> Result<()> {
+    if l.global_len == 0 {
+        return Ok(());
+    }
     let std = fans::kaiming_std(&l.global_shape, a, mode, nonlinearity)?;
     normal_(l, 0.0, std, gen, poll)
 }
@@ -109,13 +129,18 @@ pub fn constant_(l: &Layout, val: f64, poll: Poll<'_>) -> Result<()> {
 
 fn no_shards(l: &Layout, what: &str, why: &str) -> Result<()> {
     if l.global_len != l.len as u64 {
-        return Err(Error::Value(format!("{what} does not support shards: {why}")));
+        return Err(Error::Value(format!(
+            "{what} does not support shards: {why}"
+        )));
     }
     Ok(())
 }
 
 pub fn eye_(l: &Layout, poll: Poll<'_>) -> Result<()> {
     let ones = structured::eye_ones(&l.shape)?;
+    if l.len == 0 {
+        return Ok(());
+    }
     fill(l, &Constant(0.0), poll)?;
     structured::set_ones(l, &ones);
     Ok(())
@@ -123,6 +148,9 @@ pub fn eye_(l: &Layout, poll: Poll<'_>) -> Result<()> {
 
 pub fn dirac_(l: &Layout, groups: i64, poll: Poll<'_>) -> Result<()> {
     let ones = structured::dirac_ones(&l.shape, groups)?;
+    if l.len == 0 {
+        return Ok(());
+    }
     fill(l, &Constant(0.0), poll)?;
     structured::set_ones(l, &ones);
     Ok(())
@@ -137,7 +165,11 @@ pub fn orthogonal_(l: &Layout, gain: f64, gen: &Generator, poll: Poll<'_>) -> Re
         ));
     }
     check_finite("gain", gain)?;
-    no_shards(l, "orthogonal_", "the QR factorization couples every element of the matrix")?;
+    no_shards(
+        l,
+        "orthogonal_",
+        "the QR factorization couples every element of the matrix",
+    )?;
     if l.len == 0 {
         return Ok(());
     }
@@ -179,21 +211,21 @@ fn normal_matrix<T: Element>(
 
 /// torch's sparse_: N(0, std^2) everywhere, then exactly `ceil(sparsity * rows)` zeros in
 /// every column. Advances the generator by the larger of the value and mask block counts.
-pub fn sparse_(
-    l: &Layout,
-    sparsity: f64,
-    std: f64,
-    gen: &Generator,
-    poll: Poll<'_>,
-) -> Result<()> {
+pub fn sparse_(l: &Layout, sparsity: f64, std: f64, gen: &Generator, poll: Poll<'_>) -> Result<()> {
     if l.shape.len() != 2 {
-        return Err(Error::Value("Only tensors with 2 dimensions are supported".into()));
+        return Err(Error::Value(
+            "Only tensors with 2 dimensions are supported".into(),
+        ));
     }
     check_finite("sparsity", sparsity)?;
     let normal = Normal::new(0.0, std)?;
     let (rows, cols) = (l.shape[0], l.shape[1]);
     let k = sparse::zeros_per_column(sparsity, rows)?;
-    no_shards(l, "sparse_", "each column's zero rows are drawn over the whole column")?;
+    no_shards(
+        l,
+        "sparse_",
+        "each column's zero rows are drawn over the whole column",
+    )?;
     Sampler::new(&normal, l.dtype, Philox4x32::new(0, 0), 0)?;
     let mask_blocks = (cols as u64).saturating_mul(sparse::blocks_per_column(rows));
     let (seed, base) = gen.reserve(l.dtype.blocks_for(l.len as u64).max(mask_blocks));

@@ -50,9 +50,14 @@ unsafe impl Sync for Layout {}
 
 /// Product of a shape, or an OverflowError.
 pub fn checked_len(shape: &[usize]) -> Result<usize> {
-    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| {
-        Error::Overflow(format!("shape {shape:?} has more elements than fit in memory"))
-    })
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            Error::Overflow(format!(
+                "shape {shape:?} has more elements than fit in memory"
+            ))
+        })
 }
 
 impl Layout {
@@ -115,7 +120,11 @@ impl Layout {
             gstrides[k] = acc;
             acc = acc.saturating_mul(global_shape[k] as u64);
         }
-        let g0 = offset.iter().zip(&gstrides).map(|(&o, &g)| o as u64 * g).sum();
+        let g0 = offset
+            .iter()
+            .zip(&gstrides)
+            .map(|(&o, &g)| o as u64 * g)
+            .sum();
         // Drop size-1 dims (they move nothing), then merge neighbours that are contiguous both
         // in memory and in the global order.
         let mut dims: Vec<Dim> = Vec::new();
@@ -141,6 +150,16 @@ impl Layout {
             dims.push(d);
         }
         if dims.is_empty() {
+            dims.push(Dim {
+                size: 1,
+                stride: 1,
+                gstride: 1,
+            });
+        }
+        // A run (the innermost merged dim) must be consecutive in the global order: a shard
+        // whose trailing dims are 1 where the global array's are not (a one-column shard)
+        // has an innermost dim with gstride > 1, so its runs are single elements.
+        if dims.last().is_some_and(|d| d.gstride != 1) {
             dims.push(Dim {
                 size: 1,
                 stride: 1,
@@ -173,13 +192,20 @@ impl Layout {
 
     /// True when the innermost run is unit-stride in memory.
     pub fn inner_unit_stride(&self) -> bool {
-        self.dims.last().is_some_and(|d| d.stride == 1 || d.size == 1)
+        self.dims
+            .last()
+            .is_some_and(|d| d.stride == 1 || d.size == 1)
     }
 
     /// Calls `f(mem_offset, global_index, len, inner_stride)` for each maximal run of the
     /// logical index range `start..end` that is one row of the innermost merged dimension.
     /// `mem_offset` and `inner_stride` are in elements.
-    pub fn for_each_run(&self, start: usize, end: usize, mut f: impl FnMut(isize, u64, usize, isize)) {
+    pub fn for_each_run(
+        &self,
+        start: usize,
+        end: usize,
+        mut f: impl FnMut(isize, u64, usize, isize),
+    ) {
         let inner = *self.dims.last().expect("at least one dim");
         let outer = &self.dims[..self.dims.len() - 1];
         let mut i = start;

@@ -64,7 +64,7 @@ pub fn level() -> Level {
 }
 
 use crate::dist::{fill_range, BlockKernel};
-use crate::philox::Philox4x32;
+use crate::philox::{Philox4x32, Portable};
 
 /// Runs `fill_range` with the kernel compiled for the detected [`Level`]. Generic functions
 /// with `#[target_feature]` are monomorphized per kernel, and the `#[inline(always)]` kernel
@@ -86,7 +86,7 @@ pub fn run_kernel<T: Copy + Default, K: BlockKernel<T>>(
             first: u64,
             out: &mut [T],
         ) {
-            fill_range::<T, K, 16>(k, rng, base, first, out)
+            fill_range::<T, K, 16, crate::philox::Avx512>(k, rng, base, first, out)
         }
         #[target_feature(enable = "avx2,fma,bmi2")]
         unsafe fn v256<T: Copy + Default, K: BlockKernel<T>>(
@@ -96,7 +96,7 @@ pub fn run_kernel<T: Copy + Default, K: BlockKernel<T>>(
             first: u64,
             out: &mut [T],
         ) {
-            fill_range::<T, K, 16>(k, rng, base, first, out)
+            fill_range::<T, K, 16, crate::philox::Avx2>(k, rng, base, first, out)
         }
         match level() {
             // SAFETY: level() reports these only after detecting the CPU features.
@@ -106,7 +106,7 @@ pub fn run_kernel<T: Copy + Default, K: BlockKernel<T>>(
         }
     }
     match level() {
-        Level::Scalar => fill_range::<T, K, 1>(k, rng, base, first, out),
-        _ => fill_range::<T, K, 16>(k, rng, base, first, out),
+        Level::Scalar => fill_range::<T, K, 1, Portable>(k, rng, base, first, out),
+        _ => fill_range::<T, K, 16, Portable>(k, rng, base, first, out),
     }
 }

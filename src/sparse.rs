@@ -29,7 +29,14 @@ pub fn blocks_per_column(rows: usize) -> u64 {
 
 /// The first `k` entries of `perm` become column `col`'s zero rows. `perm` is scratch of
 /// length `rows`, reused across columns.
-pub fn zero_rows(rng: &Philox4x32, base: u64, col: usize, rows: usize, k: usize, perm: &mut Vec<usize>) {
+pub fn zero_rows(
+    rng: &Philox4x32,
+    base: u64,
+    col: usize,
+    rows: usize,
+    k: usize,
+    perm: &mut Vec<usize>,
+) {
     perm.clear();
     perm.extend(0..rows);
     let first = base.wrapping_add(col as u64 * blocks_per_column(rows));

@@ -6,7 +6,9 @@ use crate::layout::Layout;
 /// Logical indices of the ones torch.eye puts in a `rows x cols` matrix.
 pub fn eye_ones(shape: &[usize]) -> Result<Vec<usize>> {
     if shape.len() != 2 {
-        return Err(Error::Value("Only tensors with 2 dimensions are supported".into()));
+        return Err(Error::Value(
+            "Only tensors with 2 dimensions are supported".into(),
+        ));
     }
     let (r, c) = (shape[0], shape[1]);
     Ok((0..r.min(c)).map(|i| i * c + i).collect())

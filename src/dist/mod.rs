@@ -10,20 +10,21 @@ pub mod uniform;
 
 use crate::element::{clamp, interval, DType, Element};
 use crate::error::Result;
-use crate::philox::Philox4x32;
+use crate::philox::{Isa, Philox4x32};
 use half::{bf16, f16};
 
 /// Turns `L` consecutive Philox blocks into `PER_BLOCK * L` values.
 pub trait BlockKernel<T>: Sync {
     const PER_BLOCK: usize;
     /// `out.len() == Self::PER_BLOCK * L`; `block` is the absolute block position.
-    fn batch<const L: usize>(&self, rng: &Philox4x32, block: u64, out: &mut [T]);
+    /// `I` supplies the Philox rounds for the caller's instruction set.
+    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [T]);
 }
 
 /// Writes the values at logical indices `first..first + out.len()` of a call whose first
 /// block is `base`. Partial blocks at either end are made in a small buffer and copied.
 #[inline(always)]
-pub fn fill_range<T: Copy + Default, K: BlockKernel<T>, const L: usize>(
+pub fn fill_range<T: Copy + Default, K: BlockKernel<T>, const L: usize, I: Isa>(
     k: &K,
     rng: &Philox4x32,
     base: u64,
@@ -38,7 +39,7 @@ pub fn fill_range<T: Copy + Default, K: BlockKernel<T>, const L: usize>(
     let block_of = |idx: u64| base.wrapping_add(idx / pb as u64);
     let head = (idx % pb as u64) as usize;
     if head != 0 && n > 0 {
-        k.batch::<1>(rng, block_of(idx), &mut tmp[..pb]);
+        k.batch::<1, I>(rng, block_of(idx), &mut tmp[..pb]);
         let take = (pb - head).min(n);
         out[..take].copy_from_slice(&tmp[head..head + take]);
         pos += take;
@@ -46,17 +47,17 @@ pub fn fill_range<T: Copy + Default, K: BlockKernel<T>, const L: usize>(
     }
     let chunk = pb * L;
     while n - pos >= chunk {
-        k.batch::<L>(rng, block_of(idx), &mut out[pos..pos + chunk]);
+        k.batch::<L, I>(rng, block_of(idx), &mut out[pos..pos + chunk]);
         pos += chunk;
         idx += chunk as u64;
     }
     while n - pos >= pb {
-        k.batch::<1>(rng, block_of(idx), &mut out[pos..pos + pb]);
+        k.batch::<1, I>(rng, block_of(idx), &mut out[pos..pos + pb]);
         pos += pb;
         idx += pb as u64;
     }
     if pos < n {
-        k.batch::<1>(rng, block_of(idx), &mut tmp[..pb]);
+        k.batch::<1, I>(rng, block_of(idx), &mut tmp[..pb]);
         out[pos..].copy_from_slice(&tmp[..n - pos]);
     }
 }
@@ -153,10 +154,23 @@ fn cast_slice_mut<T: 'static, U: 'static>(s: &mut [T]) -> &mut [U] {
     unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut U, s.len()) }
 }
 
-/// Uniform in [0, 1) from the top 24 bits of a word (every value exactly representable).
+/// Writes lane-major values `v[k][j]` in element order `out[4 * j + k]` (the element order of
+/// a block's four words). Kernels compute lane-major so every lane loop vectorizes cleanly.
 #[inline(always)]
-pub(crate) fn unit_f32_24(w: u32) -> f64 {
-    (w >> 8) as f64 * (1.0 / 16_777_216.0)
+pub(crate) fn interleave4<T: Copy, const L: usize>(v: &[[T; L]; 4], out: &mut [T]) {
+    let out = &mut out[..4 * L];
+    for j in 0..L {
+        for k in 0..4 {
+            out[4 * j + k] = v[k][j];
+        }
+    }
+}
+
+/// Uniform in [0, 1) from the top 24 bits of a word, in float32 (exact: a signed 24-bit
+/// integer converts exactly, and the scale is a power of two).
+#[inline(always)]
+pub(crate) fn unit_f32(w: u32) -> f32 {
+    (w >> 8) as i32 as f32 * (1.0 / 16_777_216.0)
 }
 
 /// Uniform in [0, 1) from 53 bits of two words.

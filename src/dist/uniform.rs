@@ -1,9 +1,12 @@
-//! Uniform on `[a, b]`: `a + (b - a) * u`, computed in float64 and rounded into the interval.
+//! Uniform on `[a, b]`, rounded into the interval.
+//!
+//! float32 stream: `a (1 - u) + b u` in float32 with `u` the top 24 bits of one word (the lerp
+//! form cannot overflow for any finite `a, b`); float64 stream: `a + (b - a) u` with 53 bits.
 
-use super::{unit_f32_24, unit_f64_53, BlockKernel, Distribution};
+use super::{interleave4, unit_f32, unit_f64_53, BlockKernel, Distribution};
 use crate::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::philox::Philox4x32;
+use crate::philox::{Isa, Philox4x32};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Uniform {
@@ -42,8 +45,9 @@ impl Uniform {
 }
 
 pub struct UniformKernel<T> {
-    a: f64,
-    d: f64,
+    a: T,
+    /// `b` for the float32 stream (lerp form), `b - a` for the float64 stream.
+    d: T,
     lo: T,
     hi: T,
 }
@@ -51,22 +55,25 @@ pub struct UniformKernel<T> {
 impl BlockKernel<f32> for UniformKernel<f32> {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
-    fn batch<const L: usize>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
-        let w = rng.blocks::<L>(block);
-        for j in 0..L {
-            for k in 0..4 {
-                let x = (self.a + self.d * unit_f32_24(w[k][j])) as f32;
-                out[4 * j + k] = clamp(x, self.lo, self.hi);
+    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
+        let w = rng.blocks_with::<L, I>(block);
+        let mut v = [[0f32; L]; 4];
+        for k in 0..4 {
+            for j in 0..L {
+                let u = unit_f32(w[k][j]);
+                let x = self.a * (1.0 - u) + self.d * u;
+                v[k][j] = clamp(x, self.lo, self.hi);
             }
         }
+        interleave4(&v, out);
     }
 }
 
 impl BlockKernel<f64> for UniformKernel<f64> {
     const PER_BLOCK: usize = 2;
     #[inline(always)]
-    fn batch<const L: usize>(&self, rng: &Philox4x32, block: u64, out: &mut [f64]) {
-        let w = rng.blocks::<L>(block);
+    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f64]) {
+        let w = rng.blocks_with::<L, I>(block);
         for j in 0..L {
             let x0 = self.a + self.d * unit_f64_53(w[0][j], w[1][j]);
             let x1 = self.a + self.d * unit_f64_53(w[2][j], w[3][j]);
@@ -83,9 +90,20 @@ impl Distribution for Uniform {
         (self.a, self.b)
     }
     fn kernel32(&self, (lo, hi): (f32, f32)) -> Self::K32 {
-        UniformKernel { a: self.a, d: self.b - self.a, lo, hi }
+        // a and b rounded to float32 may fall outside [a, b]: the clamp brings values back.
+        UniformKernel {
+            a: self.a as f32,
+            d: self.b as f32,
+            lo,
+            hi,
+        }
     }
     fn kernel64(&self, (lo, hi): (f64, f64)) -> Self::K64 {
-        UniformKernel { a: self.a, d: self.b - self.a, lo, hi }
+        UniformKernel {
+            a: self.a,
+            d: self.b - self.a,
+            lo,
+            hi,
+        }
     }
 }
