@@ -333,7 +333,7 @@ def test_orthogonal_is_orthonormal(float_dtype, shape):
     assert err <= ORTHO_TOL[float_dtype], f"max |QtQ - I| = {err:.3g} for {shape} {np.dtype(float_dtype)}"
 
 
-@pytest.mark.parametrize("dtype,n", [(np.float32, 512), (np.float64, 512), (np.float32, 1000)])
+@pytest.mark.parametrize("dtype,n", [(np.float32, 512), (np.float64, 512), (np.float32, 700)])
 def test_orthogonal_large_square_tolerance(dtype, n):
     x = init.orthogonal((n, n), dtype=dtype, generator=102)
     err = _orthonormality_error(x)
@@ -402,11 +402,11 @@ def test_orthogonal_haar_diag_unbiased():
 
 
 def test_orthogonal_matches_torch_distribution():
-    n = 1000
+    n = 700  # 490k elements each; (entries of a Haar matrix are ~ N(0, 1/n))
     x = init.orthogonal((n, n), generator=106)
     t = torch.empty(n, n)
     torch.nn.init.orthogonal_(t, generator=torch.Generator().manual_seed(106))
-    ks_2samp(x, t.numpy(), label="orthogonal vs torch")
+    ks_2samp(x, t.numpy(), min_n=n * n, label="orthogonal vs torch")
 
 
 def test_orthogonal_deterministic_and_seed_dependent():
