@@ -17,6 +17,7 @@ the thread count, the chunking or the SIMD level.
 from __future__ import annotations
 
 import math
+import operator
 import numbers
 import warnings
 from typing import Any, Optional, Sequence, Tuple, Union
@@ -115,13 +116,31 @@ def _shape_of(x_or_shape: Any) -> Tuple[int, ...]:
     return tuple(int(d) for d in x_or_shape)
 
 
+def _shard_dims(name, dims):
+    if dims is None:
+        return None
+    out = [operator.index(d) for d in dims]
+    if any(d < 0 for d in out):
+        raise ValueError(f"{name} must not have negative entries, but got {tuple(out)}")
+    return out
+
+
 def _shard(global_shape, offset):
     if global_shape is None and offset is None:
         return {}
     return {
-        "global_shape": None if global_shape is None else list(global_shape),
-        "offset": None if offset is None else list(offset),
+        "global_shape": _shard_dims("global_shape", global_shape),
+        "offset": _shard_dims("offset", offset),
     }
+
+
+def _no_shards(what, why, x, global_shape, offset):
+    if global_shape is None and offset is None:
+        return
+    shape = list(np.shape(x))
+    if (list(global_shape or shape) == shape) and not any(offset or ()):
+        return  # the shard is the whole array
+    raise ValueError(f"{what} does not support shards: {why}")
 
 
 # --------------------------------------------------------------------------- gains and fans
@@ -436,8 +455,8 @@ def xavier_normal_(x, gain: float = 1.0, *, generator: GeneratorLike = None,
     return x
 
 
-def _kaiming_args(x, a, mode, nonlinearity):
-    if 0 in np.shape(x):
+def _kaiming_args(x, a, mode, nonlinearity, global_shape=None):
+    if 0 in (np.shape(x) if global_shape is None else tuple(global_shape)):
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return None
     if nonlinearity == "leaky_relu" and not (
@@ -474,7 +493,7 @@ def kaiming_uniform_(x, a: float = 0, mode: str = "fan_in", nonlinearity: str = 
         >>> bool(abs(w).max() <= (6 / 5) ** 0.5)
         True
     """
-    args = _kaiming_args(x, a, mode, nonlinearity)
+    args = _kaiming_args(x, a, mode, nonlinearity, global_shape)
     if args is not None:
         _core.kaiming_uniform_(x, *args, _gen(generator), **_shard(global_shape, offset))
     return x
@@ -505,13 +524,14 @@ def kaiming_normal_(x, a: float = 0, mode: str = "fan_in", nonlinearity: str = "
         >>> round(float(w.std()) * 512 ** 0.5, 1)
         1.4
     """
-    args = _kaiming_args(x, a, mode, nonlinearity)
+    args = _kaiming_args(x, a, mode, nonlinearity, global_shape)
     if args is not None:
         _core.kaiming_normal_(x, *args, _gen(generator), **_shard(global_shape, offset))
     return x
 
 
-def orthogonal_(x, gain: float = 1, *, generator: GeneratorLike = None):
+def orthogonal_(x, gain: float = 1, *, generator: GeneratorLike = None, global_shape=None,
+                offset=None):
     r"""Fill ``x`` with a (semi) orthogonal matrix, as torch does.
 
     Described in *Exact solutions to the nonlinear dynamics of learning in deep linear
@@ -534,11 +554,14 @@ def orthogonal_(x, gain: float = 1, *, generator: GeneratorLike = None):
         >>> bool(np.allclose(q.T @ q, np.eye(4)))
         True
     """
+    _no_shards("orthogonal_", "the QR factorization couples every element of the matrix",
+               x, global_shape, offset)
     _core.orthogonal_(x, float(gain), _gen(generator))
     return x
 
 
-def sparse_(x, sparsity: float, std: float = 0.01, *, generator: GeneratorLike = None):
+def sparse_(x, sparsity: float, std: float = 0.01, *, generator: GeneratorLike = None,
+            global_shape=None, offset=None):
     r"""Fill the 2-dimensional ``x`` as a sparse matrix.
 
     The non-zero elements are drawn from :math:`\mathcal{N}(0, \text{std}^2)`; every column
@@ -560,6 +583,8 @@ def sparse_(x, sparsity: float, std: float = 0.01, *, generator: GeneratorLike =
         >>> (w == 0).sum(axis=0)
         array([3, 3, 3])
     """
+    _no_shards("sparse_", "each column's zero rows are drawn over the whole column",
+               x, global_shape, offset)
     _core.sparse_(x, float(sparsity), float(std), _gen(generator))
     return x
 
