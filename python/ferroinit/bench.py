@@ -39,6 +39,9 @@ ALL_INITS = SWEEP_INITS + SUITES
 #: targets use); "fill_mt" is ferroinit.constant_ (a parallel fill: the machine's bound).
 LIBS = ("ferroinit", "numpy", "torch", "jax", "fill", "fill_mt")
 HEADLINE_EXP = 27
+#: Measured at every size with full repeats at the headline (the targets' numerators and
+#: denominators against the memory bound); only the other libraries may be skipped.
+OURS = ("ferroinit", "fill", "fill_mt")
 DEFAULT_SIZES = (10, 13, 16, 19, 22, 25, 27, 28)
 
 #: Floors of issue 3 (ratio of throughputs unless said otherwise).
@@ -215,8 +218,8 @@ def _sample(fn: Callable[[], Any], inner: int, setup: Callable[[], Any] | None =
 
 
 def measure_group(fns: dict[str, Callable[[], Any]], *, repeats: int, budget_s: float,
-                  target_s: float = 2e-3, setup: Callable[[], Any] | None = None
-                  ) -> dict[str, dict[str, Any]]:
+                  target_s: float = 2e-3, setup: Callable[[], Any] | None = None,
+                  force: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
     """Time several callables side by side, in interleaved rounds.
 
     Args:
@@ -224,6 +227,7 @@ def measure_group(fns: dict[str, Callable[[], Any]], *, repeats: int, budget_s: 
         repeats: samples per callable (fewer for a callable slower than ``budget_s / repeats``,
             at least one).
         budget_s: time allowed for one callable's samples.
+        force: names that get ``repeats`` samples whatever the budget.
         target_s: calls faster than this are looped so a sample lasts about this long.
         setup: called (untimed) before every sample, e.g. ``gc.collect``.
 
@@ -241,7 +245,9 @@ def measure_group(fns: dict[str, Callable[[], Any]], *, repeats: int, budget_s: 
         if setup is not None:
             setup()
         inner, warm, one = _calibrate(fn, target_s)
-        reps = repeats if one * repeats <= budget_s else max(1, int(budget_s // one))
+        reps = repeats
+        if name not in force and one * repeats > budget_s:
+            reps = max(1, int(budget_s // one))
         samples[name] = []
         if warm > 1.0:
             # A call this slow is its own warm-up: the array was touched and the library was
@@ -492,7 +498,7 @@ class Bench:
         n0, t0 = self.est[key]
         est = t0 * n / n0
         if est > self.args.max_call:
-            return f"skipped: ~{est:.1f} s a call > --max-call {self.args.max_call:g} s"
+            return f"skipped: ~{est:.3g} s a call > --max-call {self.args.max_call:g} s"
         return None
 
     def run_sweep(self, progress: _Progress) -> None:
@@ -546,12 +552,15 @@ class Bench:
         fns["fill"] = lambda: x.fill(0.25)
         fns["fill_mt"] = lambda: ferroinit.constant_(x, 0.25)
         for lib in list(fns):
+            if lib in OURS:
+                continue  # only baselines are ever skipped
             key = (lib, dt, init)
             why = self._skip_slow(key, n, headline)
             if why is not None:
                 del fns[lib]
                 notes[lib] = why
-        res = measure_group(fns, repeats=a.repeats, budget_s=a.case_budget)
+        res = measure_group(fns, repeats=a.repeats, budget_s=a.case_budget,
+                            force=OURS if headline else ())
         nbytes = x.nbytes
         for lib, r in res.items():
             self.est[(lib, dt, init)] = (n, r["median_s"])
@@ -856,7 +865,8 @@ def render(bench: Bench, machine: dict[str, Any], targets: list[dict[str, Any]],
                 line += " " + " ".join(f"{_fmt(_ratio(g.get('ferroinit'), g.get(o))):>8}"
                                        for o in ("torch", "numpy", "fill"))
                 L.append(line)
-            notes = sorted({f"{r['lib']}: {r.get('skipped') or r.get('note')}"
+            notes = sorted({f"{r['lib']} at {fmt_size(r['n'])}: {r['skipped']}"
+                            if r.get("skipped") else f"{r['lib']}: {r['note']}"
                             for r in bench.results
                             if r["suite"] == "inplace" and r["init"] == init and r["dtype"] == dt
                             and (r.get("skipped") or r.get("note"))})
