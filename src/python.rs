@@ -64,13 +64,16 @@ fn dtype_of(d: &Bound<'_, PyArrayDescr>) -> PyResult<DType> {
         _ if d.itemsize() == 2 && d.typeobj().name()? == "bfloat16" => Some(DType::BF16),
         _ => None,
     };
-    let name = d.typeobj().name()?.to_string();
+    // The type name is looked up only for messages: it costs a Python call per fill.
+    let name = || d.typeobj().name().map(|n| n.to_string()).unwrap_or_default();
     let dt = dt.ok_or_else(|| {
         PyTypeError::new_err(format!(
-            "ferroinit fills float16, bfloat16, float32 or float64 arrays, but got dtype {name}"
+            "ferroinit fills float16, bfloat16, float32 or float64 arrays, but got dtype {}",
+            name()
         ))
     })?;
     if d.is_native_byteorder() == Some(false) {
+        let name = name();
         return Err(PyValueError::new_err(format!(
             "ferroinit writes native byte order only, but the array's {name} dtype has non-native byte order; \
              use x.astype(x.dtype.newbyteorder('='))"

@@ -830,3 +830,20 @@ def dirac(shape: Shape, groups: int = 1, *, dtype="float32", dlpack: bool = Fals
         2.0
     """
     return dirac_(empty(shape, dtype=dtype, dlpack=dlpack), groups)
+
+
+# The JAX/Keras families (variance_scaling, lecun_*, glorot_*, he_*, delta_orthogonal,
+# identity, keras_orthogonal): a thin layer over the samplers above.
+from .families import *  # noqa: E402,F401,F403
+from .families import __all__ as _families_all  # noqa: E402
+
+__all__ += list(_families_all)
+
+
+def __getattr__(name: str):
+    # Framework glue is imported on first use, so `import ferroinit` needs neither torch nor dask.
+    if name in ("torch", "dask"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'ferroinit' has no attribute {name!r}")

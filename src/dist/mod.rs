@@ -124,8 +124,10 @@ impl<D: Distribution> Sampler<D> {
                 narrow(self, first, cast_slice_mut::<T, f16>(out), scratch, lo, hi)
             }
             DType::BF16 => {
-                let (lo, hi) = self.bb16;
-                narrow(self, first, cast_slice_mut::<T, bf16>(out), scratch, lo, hi)
+                let out = cast_slice_mut::<T, bf16>(out);
+                scratch.resize(out.len(), 0.0);
+                crate::simd::run_kernel(&self.k32, &self.rng, self.base, first, scratch);
+                round_to_bf16(scratch, out, self.bb16);
             }
         }
     }
@@ -144,6 +146,18 @@ fn narrow<D: Distribution, H: Element>(
     crate::simd::run_kernel(&s.k32, &s.rng, s.base, first, scratch);
     for (o, &v) in out.iter_mut().zip(scratch.iter()) {
         *o = clamp(H::from_f32(v), lo, hi);
+    }
+}
+
+/// float32 to bfloat16, round to nearest even, then into `[lo, hi]`: integer bit operations
+/// (the same as `bf16::from_f32` for the non-NaN values samplers produce) that vectorize.
+fn round_to_bf16(src: &[f32], dst: &mut [bf16], (lo, hi): (bf16, bf16)) {
+    let (lo, hi) = (lo.to_f32(), hi.to_f32());
+    for (o, &v) in dst.iter_mut().zip(src) {
+        let b = v.to_bits();
+        let r = b.wrapping_add(0x7fff + ((b >> 16) & 1)) & 0xffff_0000;
+        let x = clamp(f32::from_bits(r), lo, hi);
+        *o = bf16::from_bits((x.to_bits() >> 16) as u16);
     }
 }
 
@@ -177,4 +191,25 @@ pub(crate) fn unit_f32(w: u32) -> f32 {
 #[inline(always)]
 pub(crate) fn unit_f64_53(hi: u32, lo: u32) -> f64 {
     (((hi as u64) << 21) | ((lo as u64) >> 11)) as f64 * (1.0 / 9_007_199_254_740_992.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bf16_rounding_matches_half() {
+        let src: Vec<f32> = (0..100_000u32)
+            .map(|i| {
+                f32::from_bits(i.wrapping_mul(2_654_435_761) & 0x7f7f_ffff)
+                    * if i % 2 == 0 { 1.0 } else { -1.0 }
+            })
+            .collect();
+        let mut dst = vec![bf16::ZERO; src.len()];
+        round_to_bf16(&src, &mut dst, (bf16::MIN, bf16::MAX));
+        for (&v, &d) in src.iter().zip(&dst) {
+            let want = clamp(bf16::from_f32(v), bf16::MIN, bf16::MAX);
+            assert_eq!(d.to_bits(), want.to_bits(), "{v}");
+        }
+    }
 }
