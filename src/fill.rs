@@ -75,9 +75,15 @@ fn fill_typed<T: Element, W: Writer>(layout: &Layout, w: &W, poll: Poll<'_>) -> 
     let nblocks = n.div_ceil(BLOCK);
     if n < PARALLEL_MIN || rayon::current_num_threads() <= 1 {
         let mut sc = Scratch::<T>::default();
+        // Poll by time, not by block count: a slow kernel (scalar, deep tails) must still
+        // answer Ctrl-C within POLL_EVERY.
+        let mut last = std::time::Instant::now();
         for b in 0..nblocks {
-            if b > 0 && b % 32 == 0 && poll() {
-                return Err(Error::Interrupted);
+            if last.elapsed() >= POLL_EVERY {
+                if poll() {
+                    return Err(Error::Interrupted);
+                }
+                last = std::time::Instant::now();
             }
             fill_block(layout, w, b, &mut sc);
         }

@@ -138,9 +138,9 @@ impl Layout {
                 gstride: gstrides[k],
             };
             if let Some(prev) = dims.last_mut() {
-                if prev.stride == d.stride * d.size as isize
-                    && prev.gstride == d.gstride * d.size as u64
-                {
+                // Checked: strides from a foreign producer (DLPack) may be extreme.
+                let merged_stride = d.stride.checked_mul(d.size as isize);
+                if merged_stride == Some(prev.stride) && prev.gstride == d.gstride * d.size as u64 {
                     prev.size *= d.size;
                     prev.stride = d.stride;
                     prev.gstride = d.gstride;
@@ -256,7 +256,12 @@ fn check_no_overlap(shape: &[usize], estrides: &[isize]) -> Result<()> {
                     .into(),
             ));
         }
-        span = s * (n - 1) + span;
+        span = s
+            .checked_mul(n - 1)
+            .and_then(|x| x.checked_add(span))
+            .ok_or_else(|| {
+                Error::Overflow("the array's strides span more than the address space".into())
+            })?;
     }
     Ok(())
 }

@@ -65,7 +65,12 @@ fn dtype_of(d: &Bound<'_, PyArrayDescr>) -> PyResult<DType> {
         _ => None,
     };
     // The type name is looked up only for messages: it costs a Python call per fill.
-    let name = || d.typeobj().name().map(|n| n.to_string()).unwrap_or_default();
+    let name = || {
+        d.typeobj()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    };
     let dt = dt.ok_or_else(|| {
         PyTypeError::new_err(format!(
             "ferroinit fills float16, bfloat16, float32 or float64 arrays, but got dtype {}",

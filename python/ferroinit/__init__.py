@@ -110,10 +110,14 @@ def _gen(generator: GeneratorLike) -> Generator:
 
 def _shape_of(x_or_shape: Any) -> Tuple[int, ...]:
     if isinstance(x_or_shape, numbers.Integral):
-        return (int(x_or_shape),)
-    if hasattr(x_or_shape, "shape"):
-        return tuple(int(d) for d in x_or_shape.shape)
-    return tuple(int(d) for d in x_or_shape)
+        shape = (int(x_or_shape),)
+    elif hasattr(x_or_shape, "shape"):
+        shape = tuple(int(d) for d in x_or_shape.shape)
+    else:
+        shape = tuple(operator.index(d) for d in x_or_shape)
+    if any(d < 0 for d in shape):
+        raise ValueError("negative dimensions are not allowed")  # NumPy's wording
+    return shape
 
 
 def _shard_dims(name, dims):

@@ -87,8 +87,16 @@ impl<D: Distribution> Sampler<D> {
     /// on the dtype), so a call fails before it writes.
     pub fn new(dist: &D, dtype: DType, rng: Philox4x32, base: u64) -> Result<Self> {
         let (lo, hi) = dist.support();
-        let b32 = interval::<f32>(lo, hi)?;
-        let b64 = interval::<f64>(lo, hi)?;
+        // Only the dtype's own interval must be non-empty (a subnormal float64 window has no
+        // float32 value); the other stream gets its widest bounds and is never used.
+        let b32 = match dtype {
+            DType::F64 => (-f32::MAX, f32::MAX),
+            _ => interval::<f32>(lo, hi)?,
+        };
+        let b64 = match dtype {
+            DType::F64 => interval::<f64>(lo, hi)?,
+            _ => (-f64::MAX, f64::MAX),
+        };
         let b16 = match dtype {
             DType::F16 => interval::<f16>(lo, hi)?,
             _ => (f16::MIN, f16::MAX),

@@ -91,9 +91,10 @@ impl Distribution for Normal {
         (f64::NEG_INFINITY, f64::INFINITY)
     }
     fn kernel32(&self, (lo, hi): (f32, f32)) -> Self::K32 {
+        // Huge parameters saturate at f32::MAX (values clamp there anyway): never inf - inf.
         NormalKernel {
-            mean: self.mean as f32,
-            std: self.std as f32,
+            mean: self.mean.clamp(-(f32::MAX as f64), f32::MAX as f64) as f32,
+            std: self.std.min(f32::MAX as f64) as f32,
             lo,
             hi,
         }

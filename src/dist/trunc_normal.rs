@@ -166,18 +166,21 @@ impl Distribution for TruncNormal {
     fn kernel32(&self, (lo, hi): (f32, f32)) -> Self::K32 {
         let alpha = (self.a - self.mean) / self.std;
         let beta = (self.b - self.mean) / self.std;
-        let central = (alpha.abs() <= CENTRAL_LIMIT && beta.abs() <= CENTRAL_LIMIT).then(|| {
-            let x_lo = libm::erf(alpha * std::f64::consts::FRAC_1_SQRT_2);
-            let x_hi = libm::erf(beta * std::f64::consts::FRAC_1_SQRT_2);
-            Central {
-                x_lo: x_lo as f32,
-                x_span: (x_hi - x_lo) as f32,
-                z_lo: alpha as f32,
-                z_hi: beta as f32,
-                mean: self.mean as f32,
-                std: self.std as f32,
-            }
-        });
+        // The float32 path also needs mean +- 3 std to be finite in float32.
+        let fits = self.mean.abs() + 3.0 * self.std < f32::MAX as f64;
+        let central =
+            (fits && alpha.abs() <= CENTRAL_LIMIT && beta.abs() <= CENTRAL_LIMIT).then(|| {
+                let x_lo = libm::erf(alpha * std::f64::consts::FRAC_1_SQRT_2);
+                let x_hi = libm::erf(beta * std::f64::consts::FRAC_1_SQRT_2);
+                Central {
+                    x_lo: x_lo as f32,
+                    x_span: (x_hi - x_lo) as f32,
+                    z_lo: alpha as f32,
+                    z_hi: beta as f32,
+                    mean: self.mean as f32,
+                    std: self.std as f32,
+                }
+            });
         TruncNormalKernel {
             w: self.window(),
             central,

@@ -91,9 +91,11 @@ impl Distribution for Uniform {
     }
     fn kernel32(&self, (lo, hi): (f32, f32)) -> Self::K32 {
         // a and b rounded to float32 may fall outside [a, b]: the clamp brings values back.
+        // Beyond float32's range they saturate at f32::MAX, so the lerp never sees inf - inf.
+        let fin = |x: f64| x.clamp(-(f32::MAX as f64), f32::MAX as f64) as f32;
         UniformKernel {
-            a: self.a as f32,
-            d: self.b as f32,
+            a: fin(self.a),
+            d: fin(self.b),
             lo,
             hi,
         }
