@@ -2,7 +2,7 @@
 whole array would hold there, and advances the generator by the global element count.
 
 This is what makes per-rank and per-chunk initialization independent of how the work is
-split (see docs/sharding.md). Bitwise means the raw bits are compared (``view`` as unsigned
+split (see the README, "Arrays larger than memory"). Bitwise means the raw bits are compared (``view`` as unsigned
 ints), so -0.0 vs 0.0 or a different NaN payload would fail.
 """
 
