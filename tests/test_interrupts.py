@@ -26,6 +26,12 @@ CHILD = textwrap.dedent(
     import ferroinit as init
 
     fill = getattr(init, sys.argv[1])
+    if sys.argv[1] == "trunc_normal_":
+        # A deep-tail window takes the float64 inverse-CDF path, slow enough that one call
+        # within the 3 GB cap lasts the target time (the central window is vectorized).
+        import functools, warnings
+        warnings.simplefilter("ignore")
+        fill = functools.partial(fill, mean=0.0, std=1.0, a=5.0, b=6.0)
     dtype = sys.argv[2]
     TARGET_S = 8.0
 

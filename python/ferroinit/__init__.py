@@ -16,11 +16,11 @@ the thread count, the chunking or the SIMD level.
 
 from __future__ import annotations
 
-import math
-import operator
 import numbers
+import operator
 import warnings
-from typing import Any, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any, Union
 
 import numpy as np
 
@@ -29,40 +29,40 @@ from ._core import Generator
 
 __all__ = [
     "Generator",
-    "default_generator",
-    "manual_seed",
-    "calculate_gain",
     "calculate_fan_in_and_fan_out",
-    "uniform_",
-    "normal_",
-    "trunc_normal_",
-    "constant_",
-    "ones_",
-    "zeros_",
-    "eye_",
-    "dirac_",
-    "xavier_uniform_",
-    "xavier_normal_",
-    "kaiming_uniform_",
-    "kaiming_normal_",
-    "orthogonal_",
-    "sparse_",
-    "uniform",
-    "normal",
-    "trunc_normal",
+    "calculate_gain",
     "constant",
-    "ones",
-    "zeros",
-    "eye",
+    "constant_",
+    "default_generator",
     "dirac",
-    "xavier_uniform",
-    "xavier_normal",
-    "kaiming_uniform",
-    "kaiming_normal",
-    "orthogonal",
-    "sparse",
+    "dirac_",
     "empty",
+    "eye",
+    "eye_",
+    "kaiming_normal",
+    "kaiming_normal_",
+    "kaiming_uniform",
+    "kaiming_uniform_",
+    "manual_seed",
+    "normal",
+    "normal_",
+    "ones",
+    "ones_",
+    "orthogonal",
+    "orthogonal_",
     "simd_level",
+    "sparse",
+    "sparse_",
+    "trunc_normal",
+    "trunc_normal_",
+    "uniform",
+    "uniform_",
+    "xavier_normal",
+    "xavier_normal_",
+    "xavier_uniform",
+    "xavier_uniform_",
+    "zeros",
+    "zeros_",
 ]
 
 __version__ = "0.1.0"
@@ -108,7 +108,7 @@ def _gen(generator: GeneratorLike) -> Generator:
     )
 
 
-def _shape_of(x_or_shape: Any) -> Tuple[int, ...]:
+def _shape_of(x_or_shape: Any) -> tuple[int, ...]:
     if isinstance(x_or_shape, numbers.Integral):
         shape = (int(x_or_shape),)
     elif hasattr(x_or_shape, "shape"):
@@ -150,7 +150,7 @@ def _no_shards(what, why, x, global_shape, offset):
 # --------------------------------------------------------------------------- gains and fans
 
 
-def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     r"""Return the recommended gain value for the given nonlinearity function.
 
     The values are as follows (torch's):
@@ -184,7 +184,7 @@ def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
         >>> init.calculate_gain("leaky_relu", 0.2)  # leaky_relu with negative_slope=0.2
         1.3867504905630728
     """
-    slope: Optional[float] = None
+    slope: float | None = None
     if nonlinearity == "leaky_relu":
         if param is None:
             slope = 0.01
@@ -193,11 +193,11 @@ def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
         else:
             raise ValueError(f"negative_slope {param} not a valid number")
     if not isinstance(nonlinearity, str):
-        raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+        raise ValueError(f"Unsupported nonlinearity {nonlinearity}")  # noqa: TRY004 (torch's type)
     return _core.calculate_gain(nonlinearity, slope)
 
 
-def calculate_fan_in_and_fan_out(x_or_shape: Any) -> Tuple[int, int]:
+def calculate_fan_in_and_fan_out(x_or_shape: Any) -> tuple[int, int]:
     """Compute ``(fan_in, fan_out)`` of an array or a shape, by torch's rule.
 
     ``fan_in = shape[1] * rf`` and ``fan_out = shape[0] * rf``, where the receptive field
@@ -813,7 +813,7 @@ def zeros(shape: Shape, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
     return constant_(empty(shape, dtype=dtype, dlpack=dlpack), 0.0)
 
 
-def eye(n: int, m: Optional[int] = None, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
+def eye(n: int, m: int | None = None, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
     """Allocating :func:`eye_`: an ``n x m`` identity (``m`` defaults to ``n``).
 
     Example:
@@ -838,8 +838,8 @@ def dirac(shape: Shape, groups: int = 1, *, dtype="float32", dlpack: bool = Fals
 
 # The JAX/Keras families (variance_scaling, lecun_*, glorot_*, he_*, delta_orthogonal,
 # identity, keras_orthogonal): a thin layer over the samplers above.
-from .families import *  # noqa: E402,F401,F403
-from .families import __all__ as _families_all  # noqa: E402
+from .families import *
+from .families import __all__ as _families_all
 
 __all__ += list(_families_all)
 
