@@ -52,17 +52,22 @@ impl BlockKernel<f32> for NormalKernel<f32> {
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
         let w = rng.blocks_with::<L, I>(block);
+        // Separate lane loops (radii, then angles, then values) keep each one small enough
+        // to vectorize without spilling.
+        let mut r = [[0f32; L]; 2];
+        for j in 0..L {
+            r[0][j] = radius_f32(w[0][j]);
+            r[1][j] = radius_f32(w[2][j]);
+        }
         let mut v = [[0f32; L]; 4];
         for j in 0..L {
-            let r0 = radius_f32(w[0][j]);
             let (c0, s0) = cos_sin_turns_f32(w[1][j]);
-            let r1 = radius_f32(w[2][j]);
             let (c1, s1) = cos_sin_turns_f32(w[3][j]);
             // Clamped to the finite range: mean + std * z may overflow for huge std.
-            v[0][j] = clamp(self.mean + self.std * (r0 * c0), self.lo, self.hi);
-            v[1][j] = clamp(self.mean + self.std * (r0 * s0), self.lo, self.hi);
-            v[2][j] = clamp(self.mean + self.std * (r1 * c1), self.lo, self.hi);
-            v[3][j] = clamp(self.mean + self.std * (r1 * s1), self.lo, self.hi);
+            v[0][j] = clamp(self.mean + self.std * (r[0][j] * c0), self.lo, self.hi);
+            v[1][j] = clamp(self.mean + self.std * (r[0][j] * s0), self.lo, self.hi);
+            v[2][j] = clamp(self.mean + self.std * (r[1][j] * c1), self.lo, self.hi);
+            v[3][j] = clamp(self.mean + self.std * (r[1][j] * s1), self.lo, self.hi);
         }
         interleave4(&v, out);
     }

@@ -116,8 +116,8 @@ impl BlockKernel<f32> for TruncNormalKernel<f32> {
         let w = rng.blocks_with::<L, I>(block);
         let mut v = [[0f32; L]; 4];
         if let Some(c) = self.central {
-            for k in 0..4 {
-                for j in 0..L {
+            for j in 0..L {
+                for k in 0..4 {
                     let x = c.x_lo + unit_f32(w[k][j]) * c.x_span;
                     let z = std::f32::consts::SQRT_2 * erfinv_central_f32(x);
                     let z = clamp(z, c.z_lo, c.z_hi);

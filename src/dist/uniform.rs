@@ -58,8 +58,8 @@ impl BlockKernel<f32> for UniformKernel<f32> {
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
         let w = rng.blocks_with::<L, I>(block);
         let mut v = [[0f32; L]; 4];
-        for k in 0..4 {
-            for j in 0..L {
+        for j in 0..L {
+            for k in 0..4 {
                 let u = unit_f32(w[k][j]);
                 let x = self.a * (1.0 - u) + self.d * u;
                 v[k][j] = clamp(x, self.lo, self.hi);
