@@ -31,10 +31,8 @@ unsafe fn philox_words(rng: &Philox4x32, blocks: u64) -> u32 {
     let mut b = 0;
     while b < blocks {
         let w = rng.blocks_with::<16, ferroinit::philox::Avx2>(b);
-        for k in 0..4 {
-            for j in 0..16 {
-                acc ^= w[k][j];
-            }
+        for &x in w.iter().flatten() {
+            acc ^= x;
         }
         b += 16;
     }

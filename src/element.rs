@@ -157,7 +157,12 @@ pub fn interval<T: Element>(lo: f64, hi: f64) -> Result<(T, T)> {
     if h.to_f64() > hi {
         h = h.next_down();
     }
-    if !(l.to_f64() <= h.to_f64()) || !l.to_f64().is_finite() || !h.to_f64().is_finite() {
+    if l.to_f64()
+        .partial_cmp(&h.to_f64())
+        .is_none_or(|o| o.is_gt())
+        || !l.to_f64().is_finite()
+        || !h.to_f64().is_finite()
+    {
         return Err(Error::Value(format!(
             "no {} value lies in [{}, {}]",
             T::DTYPE.name(),

@@ -36,21 +36,6 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn floats_print_like_torch() {
-        use super::py_float;
-        assert_eq!(py_float(2.0), "2");
-        assert_eq!(py_float(-3.0), "-3");
-        assert_eq!(py_float(0.25), "0.25");
-        assert_eq!(py_float(0.123456789), "0.123457");
-        assert_eq!(py_float(1e-7), "1e-07");
-        assert_eq!(py_float(1234567.0), "1.23457e+06");
-        assert_eq!(py_float(f64::NAN), "nan");
-    }
-}
-
 /// Formats a float as torch's C++ messages do (`std::ostream` defaults, like printf `%g`):
 /// six significant digits, no trailing zeros, so `2.0` prints `2` and `0.25` prints `0.25`.
 pub fn py_float(x: f64) -> String {
@@ -95,5 +80,20 @@ pub fn check_finite(name: &str, x: f64) -> Result<()> {
             "{name} must be finite, but found {name}={}",
             py_float(x)
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn floats_print_like_torch() {
+        use super::py_float;
+        assert_eq!(py_float(2.0), "2");
+        assert_eq!(py_float(-3.0), "-3");
+        assert_eq!(py_float(0.25), "0.25");
+        assert_eq!(py_float(0.123456789), "0.123457");
+        assert_eq!(py_float(1e-7), "1e-07");
+        assert_eq!(py_float(1234567.0), "1.23457e+06");
+        assert_eq!(py_float(f64::NAN), "nan");
     }
 }

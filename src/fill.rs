@@ -144,8 +144,10 @@ pub struct CopyFrom<'a, S>(pub &'a [S]);
 impl<S: Element> Writer for CopyFrom<'_, S> {
     fn write<T: Element>(&self, first: u64, out: &mut [T], _scratch: &mut Vec<f32>) {
         let src = &self.0[first as usize..first as usize + out.len()];
+        // Saturate at the dtype's finite range (orthogonal_ with a huge gain in float16).
+        let max = T::max_finite().to_f64();
         for (o, &v) in out.iter_mut().zip(src) {
-            *o = T::from_f64(v.to_f64());
+            *o = T::from_f64(v.to_f64().clamp(-max, max));
         }
     }
 }

@@ -128,7 +128,7 @@ pub fn constant_(l: &Layout, val: f64, poll: Poll<'_>) -> Result<()> {
 }
 
 fn no_shards(l: &Layout, what: &str, why: &str) -> Result<()> {
-    if l.global_len != l.len as u64 {
+    if l.shape != l.global_shape {
         return Err(Error::Value(format!(
             "{what} does not support shards: {why}"
         )));
@@ -138,6 +138,7 @@ fn no_shards(l: &Layout, what: &str, why: &str) -> Result<()> {
 
 pub fn eye_(l: &Layout, poll: Poll<'_>) -> Result<()> {
     let ones = structured::eye_ones(&l.shape)?;
+    no_shards(l, "eye_", "the diagonal is placed by the view's own shape")?;
     if l.len == 0 {
         return Ok(());
     }
@@ -148,6 +149,11 @@ pub fn eye_(l: &Layout, poll: Poll<'_>) -> Result<()> {
 
 pub fn dirac_(l: &Layout, groups: i64, poll: Poll<'_>) -> Result<()> {
     let ones = structured::dirac_ones(&l.shape, groups)?;
+    no_shards(
+        l,
+        "dirac_",
+        "the centre taps are placed by the view's own shape",
+    )?;
     if l.len == 0 {
         return Ok(());
     }

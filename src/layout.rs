@@ -74,7 +74,7 @@ impl Layout {
             return Err(Error::Value("strides and shape differ in length".into()));
         }
         let len = checked_len(shape)?;
-        if len > 0 && (ptr as usize) % dtype.itemsize() != 0 {
+        if len > 0 && !(ptr as usize).is_multiple_of(dtype.itemsize()) {
             return Err(Error::Value(format!(
                 "array data is not aligned to its {}-byte itemsize",
                 dtype.itemsize()

@@ -11,6 +11,10 @@
 //! - [`init`]: the initializers of torch.nn.init over a layout.
 //! - [`alloc`]: buffers for the allocating forms.
 
+// Kernels are lane loops that index several arrays in lockstep (`w[k][j]`, `v[k][j]`): the
+// index form is what the vectorizer sees best, so clippy's iterator suggestion is off.
+#![allow(clippy::needless_range_loop)]
+
 pub mod alloc;
 pub mod dist;
 pub mod dlpack;

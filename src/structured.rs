@@ -28,7 +28,7 @@ pub fn dirac_ones(shape: &[usize], groups: i64) -> Result<Vec<usize>> {
         )));
     }
     let groups = groups as usize;
-    if shape[0] % groups != 0 {
+    if !shape[0].is_multiple_of(groups) {
         return Err(Error::Value("dim 0 must be divisible by groups".into()));
     }
     let out_per_group = shape[0] / groups;
