@@ -153,7 +153,7 @@ def truncnorm_moments(mean, std, a, b):
 
     import warnings
 
-    opts = dict(epsabs=1e-14, epsrel=1e-12, limit=200)
+    opts = {"epsabs": 1e-14, "epsrel": 1e-12, "limit": 200}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         z0 = quad(w, 0.0, 1.0, **opts)[0]

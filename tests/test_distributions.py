@@ -6,12 +6,11 @@ from __future__ import annotations
 import math
 import warnings
 
+import ferroinit as init
 import numpy as np
 import pytest
 import scipy.stats
 import torch
-
-import ferroinit as init
 from conftest import (
     KS_N,
     check_moments,

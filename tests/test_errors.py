@@ -7,13 +7,12 @@ import math
 import re
 import warnings
 
+import ferroinit as init
 import numpy as np
 import pytest
 import torch
-from numpy.lib.stride_tricks import as_strided
-
-import ferroinit as init
 from conftest import sentinel
+from numpy.lib.stride_tricks import as_strided
 
 NAN, INF = float("nan"), float("inf")
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import ferroinit
 import numpy as np
 import pytest
 import torch
-
-import ferroinit
 
 LINEAR_LIKE = [
     "linear",

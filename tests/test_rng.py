@@ -7,10 +7,9 @@ words block0[0..4], block1[0..4], ... (first n of them) and advances ceil(n/4).
 
 from __future__ import annotations
 
+import ferroinit
 import numpy as np
 import pytest
-
-import ferroinit
 
 MASK32 = 0xFFFFFFFF
 PHILOX_M0, PHILOX_M1 = 0xD2511F53, 0xCD9E8D57

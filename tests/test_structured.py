@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 
+import ferroinit as init
 import numpy as np
 import pytest
 import scipy.stats
 import torch
-
-import ferroinit as init
 from conftest import FLOAT_DTYPES, ks_2samp, ks_test, sentinel
 
 TORCH_DTYPE = {np.float16: torch.float16, np.float32: torch.float32, np.float64: torch.float64}
