@@ -138,27 +138,35 @@ fn no_shards(l: &Layout, what: &str, why: &str) -> Result<()> {
 
 pub fn eye_(l: &Layout, poll: Poll<'_>) -> Result<()> {
     let ones = structured::eye_ones(&l.shape)?;
-    no_shards(l, "eye_", "the diagonal is placed by the view's own shape")?;
-    if l.len == 0 {
-        return Ok(());
-    }
-    fill(l, &Constant(0.0), poll)?;
-    structured::set_ones(l, &ones);
-    Ok(())
+    zeros_then_ones(
+        l,
+        &ones,
+        "eye_",
+        "the diagonal is placed by the view's own shape",
+        poll,
+    )
 }
 
 pub fn dirac_(l: &Layout, groups: i64, poll: Poll<'_>) -> Result<()> {
     let ones = structured::dirac_ones(&l.shape, groups)?;
-    no_shards(
-        l,
-        "dirac_",
-        "the centre taps are placed by the view's own shape",
-    )?;
+    let why = "the centre taps are placed by the view's own shape";
+    zeros_then_ones(l, &ones, "dirac_", why, poll)
+}
+
+/// eye and dirac: zeros, then ones at logical indices of the view's own shape (so no shards).
+fn zeros_then_ones(
+    l: &Layout,
+    ones: &[usize],
+    what: &str,
+    why: &str,
+    poll: Poll<'_>,
+) -> Result<()> {
+    no_shards(l, what, why)?;
     if l.len == 0 {
         return Ok(());
     }
     fill(l, &Constant(0.0), poll)?;
-    structured::set_ones(l, &ones);
+    structured::set_ones(l, ones);
     Ok(())
 }
 
