@@ -274,9 +274,10 @@ def measure_group(fns: dict[str, Callable[[], Any]], *, repeats: int, budget_s: 
 # --------------------------------------------------------------------------- memory
 
 
-def _proc_status_kib(key: str) -> int | None:
+def _proc_kib(path: str, key: str) -> int | None:
+    """A ``key: N kB`` field of a /proc file (``/proc/self/status``, ``/proc/meminfo``)."""
     try:
-        with open("/proc/self/status") as f:
+        with open(path) as f:
             for line in f:
                 if line.startswith(key + ":"):
                     return int(line.split()[1])
@@ -303,9 +304,9 @@ def peak_extra_bytes(fn: Callable[[], Any]) -> int | None:
     gc.collect()
     if not _reset_peak():
         return None
-    before = _proc_status_kib("VmRSS")
+    before = _proc_kib("/proc/self/status", "VmRSS")
     out = fn()
-    hwm = _proc_status_kib("VmHWM")
+    hwm = _proc_kib("/proc/self/status", "VmHWM")
     del out
     if before is None or hwm is None:
         return None
@@ -336,7 +337,7 @@ def machine_info(threads: int) -> dict[str, Any]:
                     break
     except OSError:
         pass
-    mem = _meminfo_kib("MemTotal")
+    mem = _proc_kib("/proc/meminfo", "MemTotal")
     try:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -360,17 +361,6 @@ def machine_info(threads: int) -> dict[str, Any]:
         "force_scalar_env": os.environ.get("FERROINIT_FORCE_SCALAR"),
         "versions": versions,
     }
-
-
-def _meminfo_kib(key: str) -> int | None:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 # --------------------------------------------------------------------------- libraries
