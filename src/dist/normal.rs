@@ -69,7 +69,7 @@ impl BlockKernel<f32> for NormalKernel<f32> {
             v[2][j] = clamp(self.mean + self.std * (r[1][j] * c1), self.lo, self.hi);
             v[3][j] = clamp(self.mean + self.std * (r[1][j] * s1), self.lo, self.hi);
         }
-        interleave4(&v, out);
+        interleave4::<f32, L, I>(&v, out);
     }
 }
 

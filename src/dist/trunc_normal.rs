@@ -133,7 +133,7 @@ impl BlockKernel<f32> for TruncNormalKernel<f32> {
                 }
             }
         }
-        interleave4(&v, out);
+        interleave4::<f32, L, I>(&v, out);
     }
 }
 

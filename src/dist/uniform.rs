@@ -65,7 +65,7 @@ impl BlockKernel<f32> for UniformKernel<f32> {
                 v[k][j] = clamp(x, self.lo, self.hi);
             }
         }
-        interleave4(&v, out);
+        interleave4::<f32, L, I>(&v, out);
     }
 }
 
