@@ -5,7 +5,8 @@
 //!
 //! - [`philox`]: the counter-based RNG. [`generator`]: seed + position.
 //! - [`dist`]: the samplers, one distribution per file. [`math`]: their elementary functions.
-//! - [`simd`]: runtime dispatch of one kernel source to every SIMD width.
+//! - [`simd`]: runtime dispatch of one kernel source to every SIMD width. [`vector`]: the
+//!   float32 vector types (scalar, AVX2, AVX-512, packs) the sampler math is written over.
 //! - [`layout`]: strided views and shards. [`fill`]: the parallel block driver.
 //! - [`fans`]: fans and gains. [`orthogonal`]: Householder QR. [`sparse`], [`structured`].
 //! - [`init`]: the initializers of torch.nn.init over a layout.
@@ -31,5 +32,6 @@ pub mod philox;
 pub mod simd;
 pub mod sparse;
 pub mod structured;
+pub mod vector;
 
 mod python;

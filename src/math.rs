@@ -5,55 +5,101 @@
 //! The float64 functions use `libm` (a pure-Rust port of musl), which is the same code, and so
 //! the same bits, on every platform, unlike the system libm.
 
+use crate::vector::{select, Vf, Vu};
+
+/// `p = p * x + c` for every coefficient `c`, in order (Horner).
+#[inline(always)]
+fn horner<V: Vf, const K: usize>(mut p: V, x: V, coeffs: [f32; K]) -> V {
+    for c in coeffs {
+        p = p * x + V::splat(c);
+    }
+    p
+}
+
 /// Natural logarithm for normal positive `x` (no NaN, zero, infinity or subnormal handling:
 /// callers pass values in `[2^-33, 1]`). Cephes `logf`: reduce to `m * 2^e` with
 /// `m` in `[sqrt(1/2), sqrt(2))`, then a degree-9 polynomial in `m - 1`.
 #[inline(always)]
 pub fn ln_f32(x: f32) -> f32 {
-    let bits = x.to_bits();
+    ln(x)
+}
+
+/// [`ln_f32`] on every lane of a vector.
+#[inline(always)]
+pub fn ln<V: Vf>(x: V) -> V {
     // Re-bias so the exponent field rounds m into [sqrt(1/2), sqrt(2)).
-    let shifted = bits.wrapping_sub(0x3f35_04f3);
-    let e = ((shifted as i32) >> 23) as f32;
-    let m = f32::from_bits((shifted & 0x007f_ffff).wrapping_add(0x3f35_04f3));
-    let f = m - 1.0;
+    let shifted = x.to_bits().sub(V::U::splat(0x3f35_04f3));
+    let e = shifted.sar::<23>().i32_to_f32();
+    let m = shifted
+        .and(V::U::splat(0x007f_ffff))
+        .add(V::U::splat(0x3f35_04f3))
+        .as_f32_bits();
+    let f = m - V::splat(1.0);
     let z = f * f;
-    let mut p = 7.037_683_6e-2_f32;
-    p = p * f + -1.151_461_1e-1;
-    p = p * f + 1.167_699_9e-1;
-    p = p * f + -1.242_014_1e-1;
-    p = p * f + 1.424_932_3e-1;
-    p = p * f + -1.666_805_8e-1;
-    p = p * f + 2.000_071_4e-1;
-    p = p * f + -2.499_999_4e-1;
-    p = p * f + 3.333_333e-1;
+    let p = horner(
+        V::splat(7.037_683_6e-2),
+        f,
+        [
+            -1.151_461_1e-1,
+            1.167_699_9e-1,
+            -1.242_014_1e-1,
+            1.424_932_3e-1,
+            -1.666_805_8e-1,
+            2.000_071_4e-1,
+            -2.499_999_4e-1,
+            3.333_333e-1,
+        ],
+    );
     let mut y = f * z * p;
-    y += -2.121_944_4e-4 * e;
-    y += -0.5 * z;
+    y = y + V::splat(-2.121_944_4e-4) * e;
+    y = y + V::splat(-0.5) * z;
     let r = f + y;
-    r + 0.693_359_4 * e
+    r + V::splat(0.693_359_4) * e
 }
 
 /// `(cos(2*pi*t), sin(2*pi*t))` for `t = w / 2^32`, with the angle reduced exactly in integer
 /// arithmetic: the top bits pick the quadrant, the rest is an angle in `[-pi/4, pi/4)`.
 #[inline(always)]
 pub fn cos_sin_turns_f32(w: u32) -> (f32, f32) {
-    let shifted = w.wrapping_add(1 << 29);
-    let q = shifted >> 30;
-    let r = (shifted & 0x3fff_ffff) as i32 - (1 << 29);
+    cos_sin_turns(w)
+}
+
+/// [`cos_sin_turns_f32`] on every lane of a vector.
+#[inline(always)]
+pub fn cos_sin_turns<V: Vf>(w: V::U) -> (V, V) {
+    let shifted = w.add(V::U::splat(1 << 29));
+    let q = shifted.shr::<30>();
+    let r = shifted
+        .and(V::U::splat(0x3fff_ffff))
+        .sub(V::U::splat(1 << 29));
     // 2*pi / 2^32
-    let x = r as f32 * 1.462_918e-9_f32;
+    let x = r.i32_to_f32() * V::splat(1.462_918e-9);
     let z = x * x;
-    let s = ((-1.951_529_6e-4_f32 * z + 8.332_161e-3) * z + -1.666_665_5e-1) * z * x + x;
-    let c =
-        ((2.443_315_7e-5_f32 * z + -1.388_731_6e-3) * z + 4.166_664_6e-2) * z * z - 0.5 * z + 1.0;
+    let s = horner(
+        V::splat(-1.951_529_6e-4),
+        z,
+        [8.332_161e-3, -1.666_665_5e-1],
+    ) * z
+        * x
+        + x;
+    let c = horner(
+        V::splat(2.443_315_7e-5),
+        z,
+        [-1.388_731_6e-3, 4.166_664_6e-2],
+    ) * z
+        * z
+        - V::splat(0.5) * z
+        + V::splat(1.0);
     // Rotate by q quarter turns: (c, s), (-s, c), (-c, -s), (s, -c).
-    let swap = q & 1 == 1;
-    let (cc, ss) = if swap { (s, c) } else { (c, s) };
-    let cos_neg = ((q + 1) & 2) << 30;
-    let sin_neg = (q & 2) << 30;
+    let swap = V::U::splat(0).sub(q.and(V::U::splat(1)));
+    let (cc, ss) = (select(swap, s, c), select(swap, c, s));
+    let two = V::U::splat(2);
+    let cos_neg = q.add(V::U::splat(1)).and(two).shr::<1>();
+    let sin_neg = q.and(two).shr::<1>();
+    let sign = |v: V::U| V::U::splat(0).sub(v).and(V::U::splat(0x8000_0000));
     (
-        f32::from_bits(cc.to_bits() ^ cos_neg),
-        f32::from_bits(ss.to_bits() ^ sin_neg),
+        cc.to_bits().xor(sign(cos_neg)).as_f32_bits(),
+        ss.to_bits().xor(sign(sin_neg)).as_f32_bits(),
     )
 }
 
@@ -62,16 +108,28 @@ pub fn cos_sin_turns_f32(w: u32) -> (f32, f32) {
 /// relative error below 4e-7 there. Branch-free, so it vectorizes.
 #[inline(always)]
 pub fn erfinv_central_f32(x: f32) -> f32 {
-    let w = -ln_f32((1.0 - x) * (1.0 + x)) - 2.5;
-    let mut p = 2.810_226_4e-8_f32;
-    p = 3.432_739_4e-7 + p * w;
-    p = -3.523_387_7e-6 + p * w;
-    p = -4.391_506_5e-6 + p * w;
-    p = 2.185_808_7e-4 + p * w;
-    p = -1.253_725e-3 + p * w;
-    p = -4.177_681_6e-3 + p * w;
-    p = 2.466_407_3e-1 + p * w;
-    p = 1.501_409_4 + p * w;
+    erfinv_central(x)
+}
+
+/// [`erfinv_central_f32`] on every lane of a vector.
+#[inline(always)]
+pub fn erfinv_central<V: Vf>(x: V) -> V {
+    let one = V::splat(1.0);
+    let w = V::splat(0.0) - ln((one - x) * (one + x)) - V::splat(2.5);
+    let p = horner(
+        V::splat(2.810_226_4e-8),
+        w,
+        [
+            3.432_739_4e-7,
+            -3.523_387_7e-6,
+            -4.391_506_5e-6,
+            2.185_808_7e-4,
+            -1.253_725e-3,
+            -4.177_681_6e-3,
+            2.466_407_3e-1,
+            1.501_409_4,
+        ],
+    );
     p * x
 }
 

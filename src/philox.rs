@@ -106,6 +106,9 @@ impl Philox4x32 {
 /// multiplies of the lane loop by itself, so the SIMD levels spell them out with intrinsics;
 /// the arithmetic is integer-exact, so every level gives the same words.
 pub trait Isa {
+    /// This level's vector type for a row of 16 lanes (see [`crate::vector`]).
+    type Row: crate::vector::Row16;
+
     fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4];
 
     /// Writes lane-major `v[k][j]` in element order `out[4 * j + k]` (a 4 x 16 transpose).
@@ -125,6 +128,7 @@ pub trait Isa {
 pub struct Portable;
 
 impl Isa for Portable {
+    type Row = crate::vector::Pack<f32, 16>;
     #[inline(always)]
     fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
         rng.blocks::<16>(first)
@@ -177,6 +181,7 @@ mod x86 {
     }
 
     impl Isa for Avx2 {
+        type Row = crate::vector::Pack<crate::vector::F8, 2>;
         #[inline(always)]
         fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
             let mut out = [[0u32; 16]; 4];
@@ -260,6 +265,7 @@ mod x86 {
     }
 
     impl Isa for Avx512 {
+        type Row = crate::vector::Pack<crate::vector::F16, 1>;
         #[inline(always)]
         fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
             let mut out = [[0u32; 16]; 4];

@@ -11,6 +11,7 @@ pub mod uniform;
 use crate::element::{clamp, interval, DType, Element};
 use crate::error::Result;
 use crate::philox::{Isa, Philox4x32};
+use crate::vector::{Row16, Vf};
 use half::{bf16, f16};
 
 /// Turns `L` consecutive Philox blocks into `PER_BLOCK * L` values.
@@ -195,6 +196,34 @@ pub(crate) fn interleave4<T: Copy + 'static, const L: usize, I: Isa>(
     for j in 0..L {
         for k in 0..4 {
             out[4 * j + k] = v[k][j];
+        }
+    }
+}
+
+/// A float32 kernel written once over any vector type: the four values of a block's four
+/// words (each output lane depends only on the same lane of the inputs).
+pub(crate) trait Words4 {
+    fn values<V: Vf>(&self, w: [V::U; 4]) -> [V; 4];
+}
+
+/// Runs a [`Words4`] kernel over `L` blocks and writes the values in element order: with the
+/// instruction set's 16-lane rows when `L == 16`, lane by lane (as `f32`) otherwise. Both
+/// compile the same operations, so they give the same bits.
+#[inline(always)]
+pub(crate) fn words4<K: Words4, const L: usize, I: Isa>(k: &K, w: &[[u32; L]; 4], out: &mut [f32]) {
+    if L == 16 {
+        // SAFETY: L == 16, so the two array types are the same type.
+        let w16 = unsafe { &*(w as *const [[u32; L]; 4] as *const [[u32; 16]; 4]) };
+        let v = k.values::<I::Row>(std::array::from_fn(|r| I::Row::load_u32(&w16[r])));
+        let mut rows = [[0f32; 16]; 4];
+        for (r, v) in rows.iter_mut().zip(v) {
+            v.store(r);
+        }
+        I::interleave16(&rows, out);
+    } else {
+        for j in 0..L {
+            let v = k.values::<f32>([w[0][j], w[1][j], w[2][j], w[3][j]]);
+            out[4 * j..4 * j + 4].copy_from_slice(&v);
         }
     }
 }

@@ -5,11 +5,12 @@
 //! radius `sqrt(-2 ln u)` with `u = (w >> 1) 2^-31 + 2^-32` (|z| up to 6.66), angle `2 pi w / 2^32`.
 //! float64 stream: the block's two 53-bit uniforms give values 0 and 1.
 
-use super::{interleave4, unit_f64_53, BlockKernel, Distribution};
+use super::{unit_f64_53, words4, BlockKernel, Distribution, Words4};
 use crate::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::math::{cos_sin_turns_f32, ln_f32};
+use crate::math::{cos_sin_turns, ln};
 use crate::philox::{Isa, Philox4x32};
+use crate::vector::{self, Pack, Vf, Vu};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Normal {
@@ -39,37 +40,33 @@ pub struct NormalKernel<T> {
     hi: T,
 }
 
-/// Box-Muller radius for one 32-bit word.
+/// Box-Muller radii `sqrt(-2 ln u)` of 32-bit words.
 #[inline(always)]
-fn radius_f32(w: u32) -> f32 {
+fn radius<V: Vf>(w: V::U) -> V {
     // A non-negative i32 converts with one instruction on every SIMD level (u32 does not).
-    let u = (w >> 1) as i32 as f32 * (1.0 / 2_147_483_648.0) + (1.0 / 4_294_967_296.0);
-    (-2.0 * ln_f32(u)).sqrt()
+    let u = w.shr::<1>().i32_to_f32() * V::splat(1.0 / 2_147_483_648.0)
+        + V::splat(1.0 / 4_294_967_296.0);
+    (V::splat(-2.0) * ln(u)).sqrt()
+}
+
+impl Words4 for NormalKernel<f32> {
+    #[inline(always)]
+    fn values<V: Vf>(&self, [w0, w1, w2, w3]: [V::U; 4]) -> [V; 4] {
+        // Both pairs at once (a Pack of two), so the two chains of dependent operations overlap.
+        let Pack([r0, r1]) = radius::<Pack<V, 2>>(Pack([w0, w2]));
+        let (Pack([c0, c1]), Pack([s0, s1])) = cos_sin_turns::<Pack<V, 2>>(Pack([w1, w3]));
+        let (mean, std) = (V::splat(self.mean), V::splat(self.std));
+        let (lo, hi) = (V::splat(self.lo), V::splat(self.hi));
+        // Clamped to the finite range: mean + std * z may overflow for huge std.
+        [r0 * c0, r0 * s0, r1 * c1, r1 * s1].map(|z| vector::clamp(mean + std * z, lo, hi))
+    }
 }
 
 impl BlockKernel<f32> for NormalKernel<f32> {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
-        let w = rng.blocks_with::<L, I>(block);
-        // Separate lane loops (radii, then angles, then values) keep each one small enough
-        // to vectorize without spilling.
-        let mut r = [[0f32; L]; 2];
-        for j in 0..L {
-            r[0][j] = radius_f32(w[0][j]);
-            r[1][j] = radius_f32(w[2][j]);
-        }
-        let mut v = [[0f32; L]; 4];
-        for j in 0..L {
-            let (c0, s0) = cos_sin_turns_f32(w[1][j]);
-            let (c1, s1) = cos_sin_turns_f32(w[3][j]);
-            // Clamped to the finite range: mean + std * z may overflow for huge std.
-            v[0][j] = clamp(self.mean + self.std * (r[0][j] * c0), self.lo, self.hi);
-            v[1][j] = clamp(self.mean + self.std * (r[0][j] * s0), self.lo, self.hi);
-            v[2][j] = clamp(self.mean + self.std * (r[1][j] * c1), self.lo, self.hi);
-            v[3][j] = clamp(self.mean + self.std * (r[1][j] * s1), self.lo, self.hi);
-        }
-        interleave4::<f32, L, I>(&v, out);
+        words4::<_, L, I>(self, &rng.blocks_with::<L, I>(block), out);
     }
 }
 

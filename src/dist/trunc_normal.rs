@@ -9,11 +9,12 @@
 //! own resolution after rounding): there float32 loses nothing, and it vectorizes. Which path
 //! a call takes depends only on its parameters.
 
-use super::{interleave4, unit_f32, unit_f64_53, BlockKernel, Distribution};
+use super::{interleave4, unit_f64_53, words4, BlockKernel, Distribution, Words4};
 use crate::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::math::{erfinv_central_f32, norm_cdf, norm_ppf};
+use crate::math::{erfinv_central, norm_cdf, norm_ppf};
 use crate::philox::{Isa, Philox4x32};
+use crate::vector::{self, Pack, Vf, Vu};
 
 #[derive(Clone, Copy, Debug)]
 pub struct TruncNormal {
@@ -109,28 +110,46 @@ pub struct TruncNormalKernel<T> {
     hi: T,
 }
 
+/// The float32 central path on any vector type.
+struct CentralKernel<'a> {
+    c: &'a Central,
+    lo: f32,
+    hi: f32,
+}
+
+impl Words4 for CentralKernel<'_> {
+    #[inline(always)]
+    fn values<V: Vf>(&self, w: [V::U; 4]) -> [V; 4] {
+        let c = self.c;
+        // All four words at once (a Pack of four): four independent chains overlap.
+        let u = Pack(w).shr::<8>().i32_to_f32() * Pack::<V, 4>::splat(1.0 / 16_777_216.0);
+        let x = Pack::<V, 4>::splat(c.x_lo) + u * Pack::<V, 4>::splat(c.x_span);
+        let e = erfinv_central(x);
+        let sp = |v: f32| Pack::<V, 4>::splat(v);
+        let z = vector::clamp(sp(std::f32::consts::SQRT_2) * e, sp(c.z_lo), sp(c.z_hi));
+        vector::clamp(sp(c.mean) + sp(c.std) * z, sp(self.lo), sp(self.hi)).0
+    }
+}
+
 impl BlockKernel<f32> for TruncNormalKernel<f32> {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
         let w = rng.blocks_with::<L, I>(block);
+        if let Some(c) = &self.central {
+            let k = CentralKernel {
+                c,
+                lo: self.lo,
+                hi: self.hi,
+            };
+            return words4::<_, L, I>(&k, &w, out);
+        }
         let mut v = [[0f32; L]; 4];
-        if let Some(c) = self.central {
+        for k in 0..4 {
             for j in 0..L {
-                for k in 0..4 {
-                    let x = c.x_lo + unit_f32(w[k][j]) * c.x_span;
-                    let z = std::f32::consts::SQRT_2 * erfinv_central_f32(x);
-                    let z = clamp(z, c.z_lo, c.z_hi);
-                    v[k][j] = clamp(c.mean + c.std * z, self.lo, self.hi);
-                }
-            }
-        } else {
-            for k in 0..4 {
-                for j in 0..L {
-                    // 32 bits per uniform: u in [0, 1) with step 2^-32.
-                    let u = w[k][j] as f64 * (1.0 / 4_294_967_296.0);
-                    v[k][j] = clamp(self.w.value(u) as f32, self.lo, self.hi);
-                }
+                // 32 bits per uniform: u in [0, 1) with step 2^-32.
+                let u = w[k][j] as f64 * (1.0 / 4_294_967_296.0);
+                v[k][j] = clamp(self.w.value(u) as f32, self.lo, self.hi);
             }
         }
         interleave4::<f32, L, I>(&v, out);
