@@ -9,7 +9,7 @@ use crate::dist::{Distribution, Sampler};
 use crate::element::{DType, Element};
 use crate::error::{check_finite, Error, Result};
 use crate::fans;
-use crate::fill::{fill, run_parallel, Constant, CopyFrom, Poll};
+use crate::fill::{fill, Constant, CopyFrom, Poll};
 use crate::generator::Generator;
 use crate::layout::Layout;
 use crate::philox::Philox4x32;
@@ -223,8 +223,10 @@ fn normal_matrix<T: Element>(
     Ok(a)
 }
 
-/// torch's sparse_: N(0, std^2) everywhere, then exactly `ceil(sparsity * rows)` zeros in
-/// every column. Advances the generator by the larger of the value and mask block counts.
+/// torch's sparse_: exactly `ceil(sparsity * rows)` zeros in every column at uniformly random
+/// rows, N(0, std^2) elsewhere (see `sparse.rs` for the streams). Advances the generator by the
+/// larger of the value block count of the whole array and the mask block count, so the
+/// position after a call depends only on the shape, the dtype and `sparsity`.
 pub fn sparse_(l: &Layout, sparsity: f64, std: f64, gen: &Generator, poll: Poll<'_>) -> Result<()> {
     if l.shape.len() != 2 {
         return Err(Error::Value(
@@ -241,29 +243,18 @@ pub fn sparse_(l: &Layout, sparsity: f64, std: f64, gen: &Generator, poll: Poll<
         "each column's zero rows are drawn over the whole column",
     )?;
     Sampler::new(&normal, l.dtype, Philox4x32::new(0, 0), 0)?;
-    let mask_blocks = (cols as u64).saturating_mul(sparse::blocks_per_column(rows));
+    let mask_blocks = (cols as u64).saturating_mul(sparse::blocks_per_column(rows, k));
     let (seed, base) = gen.reserve(l.dtype.blocks_for(l.len as u64).max(mask_blocks));
-    let s = Sampler::new(&normal, l.dtype, Philox4x32::new(seed, 0), base)?;
-    fill(l, &s, poll)?;
-    if k == 0 || l.len == 0 {
+    if l.len == 0 {
         return Ok(());
     }
-    let rng = Philox4x32::new(seed, sparse::MASK_STREAM);
-    const COLS_PER_BLOCK: usize = 16;
-    let zero_cols = |b: usize, perm: &mut Vec<usize>| {
-        for c in b * COLS_PER_BLOCK..((b + 1) * COLS_PER_BLOCK).min(cols) {
-            sparse::zero_rows(&rng, base, c, rows, k, perm);
-            for &r in &perm[..k] {
-                structured::set_value(l, r * cols + c, 0.0);
-            }
-        }
-    };
-    let nblocks = cols.div_ceil(COLS_PER_BLOCK);
-    if l.len < crate::fill::PARALLEL_MIN {
-        let mut perm = Vec::new();
-        (0..nblocks).for_each(|b| zero_cols(b, &mut perm));
-        Ok(())
-    } else {
-        run_parallel(nblocks, poll, zero_cols)
+    let values = Sampler::new(&normal, l.dtype, Philox4x32::new(seed, 0), base)?;
+    let mask = Philox4x32::new(seed, sparse::MASK_STREAM);
+    let plan = sparse::Plan::new(l, k, mask, base, &values);
+    match l.dtype {
+        DType::F16 => sparse::run::<half::f16>(&plan, poll),
+        DType::BF16 => sparse::run::<half::bf16>(&plan, poll),
+        DType::F32 => sparse::run::<f32>(&plan, poll),
+        DType::F64 => sparse::run::<f64>(&plan, poll),
     }
 }
