@@ -65,7 +65,7 @@ __all__ = [
     "zeros_",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 GeneratorLike = Union[int, Generator, None]
 Shape = Union[int, Sequence[int]]
