@@ -147,9 +147,12 @@ pub struct Plan<'a> {
     /// Columns per panel, and the columns the grid is shifted by (see [`Plan::new`]).
     width: usize,
     shift: usize,
-    /// Rows per band of values drawn at once (a multiple of 64), and rows per tile.
+    /// Rows per band of values drawn at once (a multiple of `tile_rows`), and rows per tile
+    /// (a power of two, at most 256).
     band: usize,
     tile_rows: usize,
+    /// Column-major tiles, for views whose columns are contiguous (`rs == 1`, as `x.T`).
+    cmajor: bool,
 }
 
 /// Widest panel: 8 lines of 64 bytes per row. Non-temporal stores of 512-byte runs, one per
@@ -192,18 +195,19 @@ impl<'a> Plan<'a> {
         } else {
             (line, 0)
         };
+        let cmajor = cs != 1 && rs == 1;
+        let tile_rows = (TILE_BYTES / (width * size))
+            .clamp(8, 256)
+            .next_power_of_two()
+            .min(if cmajor { 256 } else { 64 });
         let nz = rows - k;
         let band = if width * nz * size <= MAX_BAND_BYTES {
             rows.max(1)
         } else {
             // Enough rows for about MAX_BAND_BYTES of values.
             let r = (MAX_BAND_BYTES as u128 * rows as u128 / (width * nz * size) as u128) as usize;
-            (r / 64).max(1) * 64
+            (r / tile_rows).max(1) * tile_rows
         };
-        let tile_rows = (TILE_BYTES / (width * size))
-            .clamp(8, 64)
-            .next_power_of_two()
-            .min(64);
         Plan {
             layout,
             rows,
@@ -218,6 +222,7 @@ impl<'a> Plan<'a> {
             shift,
             band,
             tile_rows,
+            cmajor,
         }
     }
 
@@ -339,41 +344,56 @@ pub fn fill_panel<T: Element>(plan: &Plan<'_>, p: usize, sc: &mut PanelScratch<T
                 off += n;
             }
         }
+        // Tile element (r, ci): row-major, or column-major for contiguous columns.
+        let (r_step, c_step) = if plan.cmajor {
+            (1, tr)
+        } else {
+            (plan.width, 1)
+        };
         for t0 in (b0..b1).step_by(tr) {
             let t1 = (t0 + tr).min(b1);
-            let tile = &mut sc.tile[..(t1 - t0) * plan.width];
+            let tile = &mut sc.tile[..tr * plan.width];
             tile.fill(T::default());
-            // tr divides 64, so the tile's rows are one piece of one bitset word.
-            let (wi, sh) = (t0 / 64, t0 % 64);
-            let keep = if tr == 64 { !0 } else { (1u64 << tr) - 1 };
             for ci in 0..wp {
-                let mut x = (sc.bits[ci * words + wi] >> sh) & keep;
+                let col = &sc.bits[ci * words..(ci + 1) * words];
                 let mut at = sc.cur[ci];
-                while x != 0 {
-                    let r = x.trailing_zeros() as usize;
-                    tile[r * plan.width + ci] = sc.vals[at];
-                    at += 1;
-                    x &= x - 1;
+                for wi in t0 / 64..t1.div_ceil(64) {
+                    // The word's rows in t0..t1 (tr is a power of two: a tile is a piece of
+                    // one word or whole words).
+                    let (lo, hi) = (t0.max(wi * 64) - wi * 64, t1.min(wi * 64 + 64) - wi * 64);
+                    let keep = (!0u64 >> (64 - hi)) & (!0u64 << lo);
+                    let mut x = col[wi] & keep;
+                    while x != 0 {
+                        let r = wi * 64 + x.trailing_zeros() as usize - t0;
+                        tile[r * r_step + ci * c_step] = sc.vals[at];
+                        at += 1;
+                        x &= x - 1;
+                    }
                 }
                 sc.cur[ci] = at;
             }
             // SAFETY: Layout::new checked that the view's elements are distinct and in
             // bounds; rows t0..t1 of columns c0..c1 are elements of the view, and panels hold
             // disjoint columns, so no other thread writes them.
-            unsafe { out.rows(plan, t0, tile) };
+            unsafe { out.write(plan, t0, t1 - t0, tile) };
         }
     }
     out.finish();
 }
 
-/// How a panel's tile rows reach memory.
+/// How a panel's tiles reach memory.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     /// Unit column stride, a full panel, every row 64-byte aligned, and a large array:
-    /// non-temporal stores of whole lines.
+    /// non-temporal stores of each row's whole lines.
     Stream,
     /// Unit column stride: one copy per row.
     Copy,
+    /// Unit row stride (column-major tiles), every column 64-byte aligned, a large array:
+    /// non-temporal stores of each column's run of rows.
+    StreamCols,
+    /// Unit row stride: one copy per column.
+    CopyCols,
     /// Anything else: element by element through the strides.
     Strided,
 }
@@ -386,19 +406,42 @@ struct Out<T> {
     mode: Mode,
 }
 
+/// Non-temporal copy of `n` elements (`n * size_of::<T>()` a multiple of 16, `dst` 16-byte
+/// aligned).
+///
+/// # Safety
+/// `src` and `dst` must be valid for `n` elements and not overlap.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn stream_copy<T>(src: *const T, dst: *mut T, n: usize) {
+    use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
+    let (src, dst) = (src as *const __m128i, dst as *mut __m128i);
+    // SSE2 is part of the x86-64 baseline.
+    for q in 0..n * std::mem::size_of::<T>() / 16 {
+        _mm_stream_si128(dst.add(q), _mm_loadu_si128(src.add(q)));
+    }
+}
+
 impl<T: Element> Out<T> {
     fn new(plan: &Plan<'_>, c0: usize, wp: usize) -> Self {
         let size = std::mem::size_of::<T>();
         // SAFETY: column c0 exists, so its row-0 element is inside the view.
         let at = unsafe { (plan.layout.ptr as *mut T).offset(c0 as isize * plan.cs) };
-        let mode = if plan.cs != 1 && wp > 1 {
+        let stream = cfg!(target_arch = "x86_64")
+            && (at as usize).is_multiple_of(64)
+            && plan.layout.len * size >= STREAM_MIN_BYTES;
+        let mode = if plan.cmajor {
+            if stream && (plan.cs * size as isize) % 64 == 0 {
+                Mode::StreamCols
+            } else {
+                Mode::CopyCols
+            }
+        } else if plan.cs != 1 && wp > 1 {
             Mode::Strided
-        } else if cfg!(target_arch = "x86_64")
+        } else if stream
             && wp == plan.width
             && (wp * size).is_multiple_of(64)
-            && (at as usize).is_multiple_of(64)
             && (plan.rs * size as isize) % 64 == 0
-            && plan.layout.len * size >= STREAM_MIN_BYTES
         {
             Mode::Stream
         } else {
@@ -407,40 +450,46 @@ impl<T: Element> Out<T> {
         Out { at, wp, mode }
     }
 
-    /// Writes tile rows (`plan.width` elements each, the first `wp` used) to rows `r0..`.
+    /// Writes `n` rows of a tile (`plan.tile_rows x plan.width`, laid out as `fill_panel`
+    /// built it) to rows `r0..r0 + n` of the panel.
     ///
     /// # Safety
     /// The rows must be elements of the plan's view that no other thread writes.
     #[inline(always)]
-    unsafe fn rows(&self, plan: &Plan<'_>, r0: usize, tile: &[T]) {
-        let rows = tile.chunks_exact(plan.width).enumerate();
+    unsafe fn write(&self, plan: &Plan<'_>, r0: usize, n: usize, tile: &[T]) {
+        let (rs, cs, w, tr) = (plan.rs, plan.cs, plan.width, plan.tile_rows);
+        let size = std::mem::size_of::<T>();
         match self.mode {
-            #[cfg(target_arch = "x86_64")]
-            Mode::Stream => {
-                use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
-                let n = self.wp * std::mem::size_of::<T>() / 16;
-                for (i, row) in rows {
-                    let dst = self.at.offset((r0 + i) as isize * plan.rs) as *mut __m128i;
-                    let src = row.as_ptr() as *const __m128i;
-                    // SSE2 is part of the x86-64 baseline; dst is 64-byte aligned.
-                    for q in 0..n {
-                        _mm_stream_si128(dst.add(q), _mm_loadu_si128(src.add(q)));
+            Mode::Stream | Mode::Copy => {
+                for (i, row) in tile.chunks_exact(w).take(n).enumerate() {
+                    let dst = self.at.offset((r0 + i) as isize * rs);
+                    #[cfg(target_arch = "x86_64")]
+                    if self.mode == Mode::Stream {
+                        stream_copy(row.as_ptr(), dst, self.wp);
+                        continue;
                     }
-                }
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            Mode::Stream => unreachable!("streaming stores are only chosen on x86-64"),
-            Mode::Copy => {
-                for (i, row) in rows {
-                    let dst = self.at.offset((r0 + i) as isize * plan.rs);
                     std::ptr::copy_nonoverlapping(row.as_ptr(), dst, self.wp);
                 }
             }
+            Mode::StreamCols | Mode::CopyCols => {
+                // Whole lines when the run is; the last, partial tile of a column is copied.
+                let nt = self.mode == Mode::StreamCols && (n * size).is_multiple_of(64);
+                for (ci, col) in tile.chunks_exact(tr).take(self.wp).enumerate() {
+                    let dst = self.at.offset(ci as isize * cs + r0 as isize);
+                    #[cfg(target_arch = "x86_64")]
+                    if nt {
+                        stream_copy(col.as_ptr(), dst, n);
+                        continue;
+                    }
+                    let _ = nt;
+                    std::ptr::copy_nonoverlapping(col.as_ptr(), dst, n);
+                }
+            }
             Mode::Strided => {
-                for (i, row) in rows {
-                    let dst = self.at.offset((r0 + i) as isize * plan.rs);
+                for (i, row) in tile.chunks_exact(w).take(n).enumerate() {
+                    let dst = self.at.offset((r0 + i) as isize * rs);
                     for (ci, &v) in row[..self.wp].iter().enumerate() {
-                        *dst.offset(ci as isize * plan.cs) = v;
+                        *dst.offset(ci as isize * cs) = v;
                     }
                 }
             }
@@ -449,7 +498,7 @@ impl<T: Element> Out<T> {
 
     fn finish(&self) {
         #[cfg(target_arch = "x86_64")]
-        if self.mode == Mode::Stream {
+        if matches!(self.mode, Mode::Stream | Mode::StreamCols) {
             // SAFETY: SSE is part of the x86-64 baseline. Orders the streamed lines before
             // anything the thread does next (the pool's completion signal included).
             unsafe { std::arch::x86_64::_mm_sfence() };
@@ -636,14 +685,20 @@ mod tests {
             assert_eq!(g.position(), 1000 + want_blocks);
             verify(buf, "default grid");
             let line = 64 / item;
-            for (lines, band, tile_rows) in
-                [(1, 64, 64), (3, 128, 8), (16, 192, 32), (2, usize::MAX, 16)]
-            {
+            for (lines, band, tile_rows) in [
+                (1, 64, 64),
+                (3, 128, 8),
+                (16, 192, 32),
+                (2, usize::MAX, 16),
+                (1, 256, 256),
+                (4, 384, 128),
+            ] {
                 let mut plan = Plan::new(&l, k, rng, 1000, &s);
                 let width = if cs == 1 { lines * line } else { lines * 5 };
                 plan.width = width;
                 plan.shift %= width;
-                plan.band = band.min(rows.max(1));
+                // A band is a multiple of the tile (or all rows).
+                plan.band = if band >= rows { rows.max(1) } else { band };
                 plan.tile_rows = tile_rows;
                 buf[..2 * rows * cols].fill(T::from_f64(7.0));
                 run::<T>(&plan, &mut || false).unwrap();
