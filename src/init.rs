@@ -9,7 +9,7 @@ use crate::dist::{Distribution, Sampler};
 use crate::element::{DType, Element};
 use crate::error::{check_finite, Error, Result};
 use crate::fans;
-use crate::fill::{fill, Constant, CopyFrom, Poll};
+use crate::fill::{fill, run_parallel, Constant, Poll, Writer};
 use crate::generator::Generator;
 use crate::layout::Layout;
 use crate::philox::Philox4x32;
@@ -170,8 +170,14 @@ fn zeros_then_ones(
     Ok(())
 }
 
-/// torch's orthogonal_: QR of a `rows x prod(rest)` standard normal matrix (drawn like
-/// `normal_` on that shape, so it advances the generator by the same amount).
+/// torch's orthogonal_: `Q * sign(diag(R))` of the QR of a `rows x prod(rest)` standard normal
+/// matrix (transposed when `rows < cols`), times `gain`. The Householder vectors of that QR are
+/// drawn directly (see [`orthogonal`]); the generator advances like `normal_` on the matrix.
+///
+/// Memory: a C-contiguous float32/float64 array is the working matrix itself (no copy of the
+/// matrix is made). Otherwise (float16/bfloat16, or a non-contiguous view) Q is computed in a
+/// C-ordered float32 (float64 for float64) buffer and then written into the view, so the
+/// values never depend on the view's strides.
 pub fn orthogonal_(l: &Layout, gain: f64, gen: &Generator, poll: Poll<'_>) -> Result<()> {
     if l.shape.len() < 2 {
         return Err(Error::Value(
@@ -187,18 +193,87 @@ pub fn orthogonal_(l: &Layout, gain: f64, gen: &Generator, poll: Poll<'_>) -> Re
     if l.len == 0 {
         return Ok(());
     }
+    match l.dtype {
+        DType::F64 => orthogonal_typed::<f64>(l, gain, gen, poll),
+        _ => orthogonal_typed::<f32>(l, gain, gen, poll),
+    }
+}
+
+/// `orthogonal_` computed in `T` (float64 for float64 arrays, float32 otherwise).
+fn orthogonal_typed<T: orthogonal::Elem>(
+    l: &Layout,
+    gain: f64,
+    gen: &Generator,
+    poll: Poll<'_>,
+) -> Result<()> {
     let rows = l.shape[0];
     let cols = l.len / rows;
-    match l.dtype {
-        DType::F64 => {
-            let mut a = normal_matrix::<f64>(rows, cols, gen, poll)?;
-            orthogonal::orthogonalize_f64(&mut a, rows, cols, gain);
-            fill(l, &CopyFrom(&a), poll)
+    let in_place = l.dtype == T::DTYPE && is_c_contiguous(l);
+    // Allocate before the generator moves (a MemoryError leaves it where it was).
+    let mut owned = if in_place {
+        Vec::new()
+    } else {
+        try_vec::<T>(l.len)?
+    };
+    let normal = Normal::new(0.0, 1.0)?;
+    let (seed, base) = gen.reserve(T::DTYPE.blocks_for(l.len as u64));
+    let s = Sampler::new(&normal, T::DTYPE, Philox4x32::new(seed, 0), base)?;
+    // float32/float64 samplers never use the scratch vector.
+    let draw = |first: u64, out: &mut [T]| s.fill(first, out, &mut Vec::new());
+    if in_place {
+        // SAFETY: the layout is C-contiguous and unsharded: its `len` elements of type `T`
+        // start at `ptr` (aligned, in bounds and not aliased, as Layout::new checked).
+        let buf = unsafe { std::slice::from_raw_parts_mut(l.ptr as *mut T, l.len) };
+        orthogonal::orthogonalize(buf, rows, cols, &draw, poll)?;
+        if gain != 1.0 {
+            scale_saturating(buf, gain);
         }
-        _ => {
-            let mut a = normal_matrix::<f32>(rows, cols, gen, poll)?;
-            orthogonal::orthogonalize_f32(&mut a, rows, cols, gain);
-            fill(l, &CopyFrom(&a), poll)
+        Ok(())
+    } else {
+        orthogonal::orthogonalize(&mut owned, rows, cols, &draw, poll)?;
+        fill(l, &ScaledCopy(&owned, gain), poll)
+    }
+}
+
+/// True when the view is C-contiguous (one run from the first element, unit stride).
+fn is_c_contiguous(l: &Layout) -> bool {
+    let mut first = None;
+    l.for_each_run(0, l.len, |mem, _, n, stride| {
+        first.get_or_insert((mem, n, stride));
+    });
+    matches!(first, Some((0, n, s)) if n == l.len && (s == 1 || n == 1))
+}
+
+/// `x * gain`, the product in float64, saturated at the dtype's finite range, then rounded
+/// (a huge gain gives +-max rather than inf; `0 * gain` stays 0).
+#[inline]
+fn scaled<T: Element>(x: f64, gain: f64, max: f64) -> T {
+    T::from_f64((x * gain).clamp(-max, max))
+}
+
+fn scale_saturating<T: Element>(buf: &mut [T], gain: f64) {
+    use rayon::prelude::*;
+    let max = T::max_finite().to_f64();
+    let f = |c: &mut [T]| {
+        c.iter_mut()
+            .for_each(|x| *x = scaled(x.to_f64(), gain, max))
+    };
+    if buf.len() < crate::fill::PARALLEL_MIN {
+        f(buf)
+    } else {
+        buf.par_chunks_mut(crate::fill::BLOCK).for_each(f)
+    }
+}
+
+/// Copies from a C-ordered source covering the whole array, times `gain` (see [`scaled`]).
+struct ScaledCopy<'a, S>(&'a [S], f64);
+
+impl<S: Element> Writer for ScaledCopy<'_, S> {
+    fn write<T: Element>(&self, first: u64, out: &mut [T], _scratch: &mut Vec<f32>) {
+        let src = &self.0[first as usize..first as usize + out.len()];
+        let max = T::max_finite().to_f64();
+        for (o, &v) in out.iter_mut().zip(src) {
+            *o = scaled(v.to_f64(), self.1, max);
         }
     }
 }
@@ -209,18 +284,6 @@ fn try_vec<T: Element>(n: usize) -> Result<Vec<T>> {
         .map_err(|_| Error::Memory(format!("cannot allocate {n} elements")))?;
     v.resize(n, T::default());
     Ok(v)
-}
-
-fn normal_matrix<T: Element>(
-    rows: usize,
-    cols: usize,
-    gen: &Generator,
-    poll: Poll<'_>,
-) -> Result<Vec<T>> {
-    let mut a = try_vec::<T>(rows * cols)?;
-    let l = Layout::contiguous(a.as_mut_ptr() as *mut u8, T::DTYPE, &[rows, cols])?;
-    normal_(&l, 0.0, 1.0, gen, poll)?;
-    Ok(a)
 }
 
 /// torch's sparse_: exactly `ceil(sparsity * rows)` zeros in every column at uniformly random
