@@ -244,11 +244,36 @@ fn is_c_contiguous(l: &Layout) -> bool {
     matches!(first, Some((0, n, s)) if n == l.len && (s == 1 || n == 1))
 }
 
-/// `x * gain`, the product in float64, saturated at the dtype's finite range, then rounded
-/// (a huge gain gives +-max rather than inf; `0 * gain` stays 0).
+/// `x * gain`, the product in float64, saturated at the dtype's finite range and rounded once
+/// to nearest even (a huge gain gives +-max rather than inf; `0 * gain` stays 0).
 #[inline]
 fn scaled<T: Element>(x: f64, gain: f64, max: f64) -> T {
-    T::from_f64((x * gain).clamp(-max, max))
+    let y = (x * gain).clamp(-max, max);
+    match T::DTYPE {
+        // half's f64 -> f16/bf16 conversions drop the low 32 bits of the mantissa before
+        // rounding (so e.g. a float32 value just above a bfloat16 midpoint rounds down).
+        // Round to float32 with round-to-odd first: a second rounding to a format with at
+        // least 2 fewer bits is then exact (no double-rounding error).
+        DType::F16 | DType::BF16 => T::from_f32(f32_round_to_odd(y)),
+        _ => T::from_f64(y),
+    }
+}
+
+/// `x` rounded to float32 toward zero, with the last bit set when that was inexact.
+#[inline]
+fn f32_round_to_odd(x: f64) -> f32 {
+    let r = x as f32; // to nearest even
+    let rf = r as f64;
+    if rf == x || !r.is_finite() || r.to_bits() & 1 == 1 {
+        return r;
+    }
+    // Inexact and even: the odd neighbour on the side of x (toward larger magnitude when
+    // |x| > |r|; the bit pattern of a float orders magnitudes).
+    if x.abs() > rf.abs() {
+        f32::from_bits(r.to_bits() + 1)
+    } else {
+        f32::from_bits(r.to_bits() - 1)
+    }
 }
 
 fn scale_saturating<T: Element>(buf: &mut [T], gain: f64) {
@@ -319,5 +344,58 @@ pub fn sparse_(l: &Layout, sparsity: f64, std: f64, gen: &Generator, poll: Poll<
         DType::BF16 => sparse::run::<half::bf16>(&plan, poll),
         DType::F32 => sparse::run::<f32>(&plan, poll),
         DType::F64 => sparse::run::<f64>(&plan, poll),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use half::{bf16, f16};
+
+    /// `x` rounded to nearest even with `mbits` explicit mantissa bits (normal range), from the
+    /// exact float64 bits: the reference for `scaled`'s one rounding.
+    fn rne(x: f64, mbits: u32) -> f64 {
+        let shift = 52 - mbits;
+        let b = x.to_bits();
+        let r = b + (1u64 << (shift - 1)) - 1 + ((b >> shift) & 1);
+        f64::from_bits(r & !((1u64 << shift) - 1))
+    }
+
+    #[test]
+    fn scaled_rounds_once_to_half_types() {
+        let mut s = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for i in 0..200_000 {
+            // float32 values (as orthogonal_ produces) and arbitrary float64 products
+            let u = (next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let x = if i % 2 == 0 { u as f32 as f64 } else { u };
+            let gain = if i % 3 == 0 {
+                1.0
+            } else {
+                1.0 + (next() % 1000) as f64 / 7.0
+            };
+            let y = x * gain;
+            if y.abs() < 1e-4 {
+                continue; // keep to the normal range of float16
+            }
+            let b: bf16 = scaled(x, gain, bf16::MAX.to_f64());
+            assert_eq!(b.to_f64(), rne(y, 7), "bf16 of {y:e}");
+            let h: f16 = scaled(x, gain, f16::MAX.to_f64());
+            assert_eq!(h.to_f64(), rne(y, 10), "f16 of {y:e}");
+            let f: f32 = scaled(x, gain, f32::MAX as f64);
+            assert_eq!(f as f64, rne(y, 23), "f32 of {y:e}");
+        }
+        // saturation, and zero stays zero
+        let h: f16 = scaled(0.5, 1e300, f16::MAX.to_f64());
+        assert_eq!(h, f16::MAX);
+        let b: bf16 = scaled(-0.5, 1e300, bf16::MAX.to_f64());
+        assert_eq!(b, bf16::MIN);
+        let z: bf16 = scaled(0.0, 1e300, bf16::MAX.to_f64());
+        assert_eq!(z.to_f64(), 0.0);
     }
 }
