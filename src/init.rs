@@ -9,7 +9,7 @@ use crate::dist::{Distribution, Sampler};
 use crate::element::{DType, Element};
 use crate::error::{check_finite, Error, Result};
 use crate::fans;
-use crate::fill::{fill, run_parallel, Constant, Poll, Writer};
+use crate::fill::{fill, Constant, Poll, Writer};
 use crate::generator::Generator;
 use crate::layout::Layout;
 use crate::philox::Philox4x32;
