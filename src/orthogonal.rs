@@ -661,34 +661,28 @@ fn split_cols2<T: Elem>(
         .for_each(|(a, b)| f(a, b));
 }
 
+/// [`split_cols`] on matching row ranges (the column split of the transposes).
 fn split_rows<T: Elem>(
     dst: MatMut<'_, T>,
     src: MatRef<'_, T>,
     tasks: usize,
     f: impl Fn(MatMut<'_, T>, MatRef<'_, T>) + Sync,
 ) {
-    let n = tasks.min(dst.nrows()).max(1);
-    if n == 1 {
-        return f(dst, src);
-    }
-    dst.par_row_partition_mut(n)
-        .zip(src.par_row_partition(n))
-        .for_each(|(d, s)| f(d, s));
+    split_cols(dst.transpose_mut(), src.transpose(), tasks, |d, s| {
+        f(d.transpose_mut(), s.transpose())
+    })
 }
 
+/// [`split_cols2`] on matching row ranges (the column split of the transposes).
 fn split_rows2<T: Elem>(
     a: MatMut<'_, T>,
     b: MatMut<'_, T>,
     tasks: usize,
     f: impl Fn(MatMut<'_, T>, MatMut<'_, T>) + Sync,
 ) {
-    let n = tasks.min(a.nrows()).max(1);
-    if n == 1 {
-        return f(a, b);
-    }
-    a.par_row_partition_mut(n)
-        .zip(b.par_row_partition_mut(n))
-        .for_each(|(a, b)| f(a, b));
+    split_cols2(a.transpose_mut(), b.transpose_mut(), tasks, |a, b| {
+        f(a.transpose_mut(), b.transpose_mut())
+    })
 }
 
 #[cfg(test)]
