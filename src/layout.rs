@@ -89,6 +89,21 @@ impl Layout {
             }
             estrides.push(if n > 1 { s / item } else { 0 });
         }
+        // Every element's byte offset must be an isize (no real buffer spans more), so that
+        // offset arithmetic here and in the writers cannot overflow.
+        let span = strides.iter().zip(shape).try_fold(0isize, |acc, (&s, &n)| {
+            if n <= 1 {
+                return Some(acc);
+            }
+            (n as isize - 1)
+                .checked_mul(s.checked_abs()?)?
+                .checked_add(acc)
+        });
+        if len > 0 && span.is_none() {
+            return Err(Error::Overflow(format!(
+                "strides {strides:?} of shape {shape:?} span more bytes than an address space"
+            )));
+        }
         if len > 1 {
             check_no_overlap(shape, &estrides)?;
         }
