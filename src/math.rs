@@ -179,7 +179,8 @@ pub fn norm_ppf(p: f64) -> f64 {
             f64::INFINITY
         };
     }
-    let mut r = libm::sqrt(-libm::log(tail));
+    // f64::sqrt (correctly rounded, like libm::sqrt) compiles to the VEX form in AVX code.
+    let mut r = (-libm::log(tail)).sqrt();
     let val = if r <= 5.0 {
         r -= 1.6;
         let num = ((((((r * 7.745_450_142_783_414e-4 + 0.022_723_844_989_269_184) * r

@@ -78,7 +78,9 @@ impl BlockKernel<f64> for NormalKernel<f64> {
         for j in 0..L {
             let u1 = unit_f64_53(w[0][j], w[1][j]) + 0.5 / 9_007_199_254_740_992.0;
             let u2 = unit_f64_53(w[2][j], w[3][j]);
-            let r = libm::sqrt(-2.0 * libm::log(u1));
+            // f64::sqrt, not libm::sqrt: both are correctly rounded, but libm's is a legacy-SSE
+            // `sqrtsd` that stalls inside AVX code (float64 normal_ ran 3.5x slower than scalar).
+            let r = (-2.0 * libm::log(u1)).sqrt();
             let (s, c) = libm::sincos(2.0 * std::f64::consts::PI * u2);
             out[2 * j] = clamp(self.mean + self.std * (r * c), self.lo, self.hi);
             out[2 * j + 1] = clamp(self.mean + self.std * (r * s), self.lo, self.hi);
