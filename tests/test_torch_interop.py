@@ -37,6 +37,28 @@ def test_strided_torch_views_follow_logical_order(dtype):
     assert not untouched.any()  # nothing outside the view was written
 
 
+# Just above a half-way point of the target format: rounded once from float64 they go up;
+# through float32 first (as torch's fill_ does) they go down.
+DOUBLE_ROUNDING_VALUES = [
+    1 + 2**-8 + 2**-30,
+    -(1 + 2**-8 + 2**-30),
+    1 + 2**-11 + 2**-40,
+    3.0000000001,
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("val", DOUBLE_ROUNDING_VALUES)
+def test_half_constant_rounds_like_torch(dtype, val):
+    # torch.nn.init.constant_ converts float64 -> float32 -> half; ferroinit keeps torch's bits
+    # (NumPy's float64 -> float16 rounds once and can differ in the last place).
+    t = torch.empty(5, dtype=dtype)
+    init.constant_(t, val)
+    ref = torch.empty(5, dtype=dtype)
+    torch.nn.init.constant_(ref, val)
+    assert torch.equal(t.view(torch.int16), ref.view(torch.int16))
+
+
 def test_parameter_requiring_grad_is_filled_in_place():
     p = torch.nn.Parameter(torch.zeros(64, 32))
     ptr = p.data_ptr()
