@@ -129,8 +129,10 @@ impl<D: Distribution> Sampler<D> {
                 crate::simd::run_kernel(&self.k64, &self.rng, self.base, first, out);
             }
             DType::F16 => {
-                let (lo, hi) = self.b16;
-                narrow(self, first, cast_slice_mut::<T, f16>(out), scratch, lo, hi)
+                let out = cast_slice_mut::<T, f16>(out);
+                scratch.resize(out.len(), 0.0);
+                crate::simd::run_kernel(&self.k32, &self.rng, self.base, first, scratch);
+                crate::simd::round_to_f16(scratch, out, self.b16);
             }
             DType::BF16 => {
                 let out = cast_slice_mut::<T, bf16>(out);
@@ -139,22 +141,6 @@ impl<D: Distribution> Sampler<D> {
                 round_to_bf16(scratch, out, self.bb16);
             }
         }
-    }
-}
-
-/// Half-precision output: the float32 stream, rounded to nearest even, then into the interval.
-fn narrow<D: Distribution, H: Element>(
-    s: &Sampler<D>,
-    first: u64,
-    out: &mut [H],
-    scratch: &mut Vec<f32>,
-    lo: H,
-    hi: H,
-) {
-    scratch.resize(out.len(), 0.0);
-    crate::simd::run_kernel(&s.k32, &s.rng, s.base, first, scratch);
-    for (o, &v) in out.iter_mut().zip(scratch.iter()) {
-        *o = clamp(H::from_f32(v), lo, hi);
     }
 }
 
