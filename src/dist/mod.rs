@@ -221,15 +221,45 @@ pub(crate) fn unit_f32(w: u32) -> f32 {
     (w >> 8) as i32 as f32 * (1.0 / 16_777_216.0)
 }
 
-/// Uniform in [0, 1) from 53 bits of two words.
+/// Uniform in [0, 1) from 53 bits of two words: `(hi 2^21 + (lo >> 11)) 2^-53`.
+///
+/// Every step is exact, so this is the same value as converting the 53-bit integer at once;
+/// but AVX2 has no u64 -> f64 conversion (the compiler went lane by lane), while a u32 becomes
+/// an f64 by OR-ing it into the mantissa of 2^52 and subtracting 2^52, which vectorizes.
 #[inline(always)]
 pub(crate) fn unit_f64_53(hi: u32, lo: u32) -> f64 {
-    (((hi as u64) << 21) | ((lo as u64) >> 11)) as f64 * (1.0 / 9_007_199_254_740_992.0)
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    let exact = |x: u32| f64::from_bits(0x4330_0000_0000_0000 | x as u64) - TWO52;
+    (exact(hi) * 2_097_152.0 + exact(lo >> 11)) * (1.0 / 9_007_199_254_740_992.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unit_f64_53_is_the_53_bit_integer_scaled() {
+        let words = [
+            0u32,
+            1,
+            2047,
+            2048,
+            0x8000_0000,
+            0xffff_f800,
+            0xffff_ffff,
+            0x1234_5678,
+        ];
+        for &hi in &words {
+            for &lo in &words {
+                let want = (((hi as u64) << 21) | ((lo as u64) >> 11)) as f64 / 2f64.powi(53);
+                assert_eq!(
+                    unit_f64_53(hi, lo).to_bits(),
+                    want.to_bits(),
+                    "{hi:#x} {lo:#x}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn bf16_rounding_matches_half() {
