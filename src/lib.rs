@@ -4,9 +4,11 @@
 //! converts arguments and dispatches.
 //!
 //! - [`philox`]: the counter-based RNG. [`generator`]: seed + position.
-//! - [`dist`]: the samplers, one distribution per file. [`math`]: their elementary functions.
+//! - [`dist`]: the samplers, one distribution per file. [`math`]: their elementary functions;
+//!   [`libm_lanes`]: `libm`'s float64 `log`/`sincos` as vectorizable lane code (same bits).
 //! - [`simd`]: runtime dispatch of one kernel source to every SIMD width. [`vector`]: the
-//!   float32 vector types (scalar, AVX2, AVX-512, packs) the sampler math is written over.
+//!   float32 vector types (scalar, AVX2, AVX-512, packs) the sampler math is written over;
+//!   [`vector64`]: the float64 ones.
 //! - [`layout`]: strided views and shards. [`fill`]: the parallel block driver.
 //! - [`fans`]: fans and gains. [`orthogonal`]: Householder QR. [`sparse`], [`structured`].
 //! - [`init`]: the initializers of torch.nn.init over a layout.
@@ -26,6 +28,7 @@ pub mod fill;
 pub mod generator;
 pub mod init;
 pub mod layout;
+pub mod libm_lanes;
 pub mod math;
 pub mod orthogonal;
 pub mod philox;
@@ -33,5 +36,6 @@ pub mod simd;
 pub mod sparse;
 pub mod structured;
 pub mod vector;
+pub mod vector64;
 
 mod python;

@@ -108,6 +108,8 @@ impl Philox4x32 {
 pub trait Isa {
     /// This level's vector type for a row of 16 lanes (see [`crate::vector`]).
     type Row: crate::vector::Row16;
+    /// This level's float64 vector (see [`crate::vector64`]).
+    type Row64: crate::vector64::Vd;
 
     fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4];
 
@@ -129,6 +131,7 @@ pub struct Portable;
 
 impl Isa for Portable {
     type Row = crate::vector::Pack<f32, 16>;
+    type Row64 = f64;
     #[inline(always)]
     fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
         rng.blocks::<16>(first)
@@ -182,6 +185,7 @@ mod x86 {
 
     impl Isa for Avx2 {
         type Row = crate::vector::Pack<crate::vector::F8, 2>;
+        type Row64 = crate::vector64::F64x4;
         #[inline(always)]
         fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
             let mut out = [[0u32; 16]; 4];
@@ -266,6 +270,8 @@ mod x86 {
 
     impl Isa for Avx512 {
         type Row = crate::vector::Pack<crate::vector::F16, 1>;
+        // AVX-512 machines run the four-lane AVX2 float64 math (the float64 normal stream only).
+        type Row64 = crate::vector64::F64x4;
         #[inline(always)]
         fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
             let mut out = [[0u32; 16]; 4];

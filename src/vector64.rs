@@ -1,0 +1,189 @@
+//! Float64 vectors for the float64 sampler math ([`crate::libm_lanes`]): scalar `f64`, or four
+//! lanes in an AVX2 register.
+//!
+//! Invariant: as in [`crate::vector`], every operation is IEEE-exact and lane-wise (add, sub,
+//! mul, div, sqrt, ordered compares, bit operations on the lanes' representations; never a
+//! fused multiply-add), so both implementations give the same bits for the same lanes.
+//! Masks are vectors whose lanes are all ones (true) or all zeros (false).
+
+use std::ops::{Add, Div, Mul, Sub};
+
+/// A vector of float64 lanes.
+pub trait Vd:
+    Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self>
+{
+    const LANES: usize;
+    fn splat(x: f64) -> Self;
+    /// Lanes with these bits.
+    fn splat_bits(b: u64) -> Self {
+        Self::splat(f64::from_bits(b))
+    }
+    fn load(s: &[f64]) -> Self;
+    fn store(self, s: &mut [f64]);
+    fn sqrt(self) -> Self;
+    /// Mask of `self <= b` (false for NaN).
+    fn le(self, b: Self) -> Self;
+    /// Mask of `self < b` (false for NaN).
+    fn lt(self, b: Self) -> Self;
+    fn and(self, b: Self) -> Self;
+    fn or(self, b: Self) -> Self;
+    fn xor(self, b: Self) -> Self;
+    /// Lanes where `mask` is true take `a`, the others `b`.
+    fn select(mask: Self, a: Self, b: Self) -> Self;
+    /// Adds `b` to every lane's bits as a u64 (wrapping).
+    fn bits_add(self, b: u64) -> Self;
+    /// Shifts every lane's bits right as a u64.
+    fn bits_shr<const N: i32>(self) -> Self;
+}
+
+impl Vd for f64 {
+    const LANES: usize = 1;
+    #[inline(always)]
+    fn splat(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn load(s: &[f64]) -> Self {
+        s[0]
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f64]) {
+        s[0] = self;
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn le(self, b: Self) -> Self {
+        mask(self <= b)
+    }
+    #[inline(always)]
+    fn lt(self, b: Self) -> Self {
+        mask(self < b)
+    }
+    #[inline(always)]
+    fn and(self, b: Self) -> Self {
+        f64::from_bits(self.to_bits() & b.to_bits())
+    }
+    #[inline(always)]
+    fn or(self, b: Self) -> Self {
+        f64::from_bits(self.to_bits() | b.to_bits())
+    }
+    #[inline(always)]
+    fn xor(self, b: Self) -> Self {
+        f64::from_bits(self.to_bits() ^ b.to_bits())
+    }
+    #[inline(always)]
+    fn select(mask: Self, a: Self, b: Self) -> Self {
+        if mask.to_bits() != 0 {
+            a
+        } else {
+            b
+        }
+    }
+    #[inline(always)]
+    fn bits_add(self, b: u64) -> Self {
+        f64::from_bits(self.to_bits().wrapping_add(b))
+    }
+    #[inline(always)]
+    fn bits_shr<const N: i32>(self) -> Self {
+        f64::from_bits(self.to_bits() >> N)
+    }
+}
+
+#[inline(always)]
+fn mask(b: bool) -> f64 {
+    f64::from_bits(if b { u64::MAX } else { 0 })
+}
+
+#[cfg(target_arch = "x86_64")]
+pub use x86::F64x4;
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! SAFETY (whole module): `F64x4` is only created and used inside functions compiled with
+    //! AVX2 (`simd::run_kernel` after CPU detection); loads and stores check their lengths.
+    use super::*;
+    use std::arch::x86_64::*;
+
+    /// Four float64 lanes in one AVX2 register.
+    #[derive(Clone, Copy)]
+    pub struct F64x4(pub __m256d);
+
+    macro_rules! binop {
+        ($tr:ident, $f:ident, $op:ident) => {
+            impl $tr for F64x4 {
+                type Output = Self;
+                #[inline(always)]
+                fn $f(self, b: Self) -> Self {
+                    F64x4(unsafe { $op(self.0, b.0) })
+                }
+            }
+        };
+    }
+    binop!(Add, add, _mm256_add_pd);
+    binop!(Sub, sub, _mm256_sub_pd);
+    binop!(Mul, mul, _mm256_mul_pd);
+    binop!(Div, div, _mm256_div_pd);
+
+    impl Vd for F64x4 {
+        const LANES: usize = 4;
+        #[inline(always)]
+        fn splat(x: f64) -> Self {
+            F64x4(unsafe { _mm256_set1_pd(x) })
+        }
+        #[inline(always)]
+        fn load(s: &[f64]) -> Self {
+            let s = &s[..4];
+            F64x4(unsafe { _mm256_loadu_pd(s.as_ptr()) })
+        }
+        #[inline(always)]
+        fn store(self, s: &mut [f64]) {
+            let s = &mut s[..4];
+            unsafe { _mm256_storeu_pd(s.as_mut_ptr(), self.0) }
+        }
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            F64x4(unsafe { _mm256_sqrt_pd(self.0) })
+        }
+        #[inline(always)]
+        fn le(self, b: Self) -> Self {
+            F64x4(unsafe { _mm256_cmp_pd::<_CMP_LE_OQ>(self.0, b.0) })
+        }
+        #[inline(always)]
+        fn lt(self, b: Self) -> Self {
+            F64x4(unsafe { _mm256_cmp_pd::<_CMP_LT_OQ>(self.0, b.0) })
+        }
+        #[inline(always)]
+        fn and(self, b: Self) -> Self {
+            F64x4(unsafe { _mm256_and_pd(self.0, b.0) })
+        }
+        #[inline(always)]
+        fn or(self, b: Self) -> Self {
+            F64x4(unsafe { _mm256_or_pd(self.0, b.0) })
+        }
+        #[inline(always)]
+        fn xor(self, b: Self) -> Self {
+            F64x4(unsafe { _mm256_xor_pd(self.0, b.0) })
+        }
+        #[inline(always)]
+        fn select(mask: Self, a: Self, b: Self) -> Self {
+            F64x4(unsafe { _mm256_blendv_pd(b.0, a.0, mask.0) })
+        }
+        #[inline(always)]
+        fn bits_add(self, b: u64) -> Self {
+            F64x4(unsafe {
+                let s = _mm256_add_epi64(_mm256_castpd_si256(self.0), _mm256_set1_epi64x(b as i64));
+                _mm256_castsi256_pd(s)
+            })
+        }
+        #[inline(always)]
+        fn bits_shr<const N: i32>(self) -> Self {
+            F64x4(unsafe {
+                let s = _mm256_srl_epi64(_mm256_castpd_si256(self.0), _mm_cvtsi32_si128(N));
+                _mm256_castsi256_pd(s)
+            })
+        }
+    }
+}
