@@ -5,7 +5,9 @@
 //! The float64 functions use `libm` (a pure-Rust port of musl), which is the same code, and so
 //! the same bits, on every platform, unlike the system libm.
 
+use crate::libm_lanes::log_positive_normal;
 use crate::vector::{select, Vf, Vu};
+use crate::vector64::Vd;
 
 /// `p = p * x + c` for every coefficient `c`, in order (Horner).
 #[inline(always)]
@@ -138,6 +140,79 @@ pub fn norm_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
 }
 
+// Wichura's AS241 (PPND16) coefficients, highest power first: |q| <= 0.425, then
+// r = sqrt(-log(tail)) <= 5 (shifted by 1.6), then beyond (shifted by 5).
+const PPF_CENTRAL_NUM: [f64; 8] = [
+    2_509.080_928_730_122_7,
+    33_430.575_583_588_13,
+    67_265.770_927_008_7,
+    45_921.953_931_549_87,
+    13_731.693_765_509_46,
+    1_971.590_950_306_551_4,
+    133.141_667_891_784_38,
+    3.387_132_872_796_366_5,
+];
+const PPF_CENTRAL_DEN: [f64; 8] = [
+    5_226.495_278_852_546,
+    28_729.085_735_721_943,
+    39_307.895_800_092_71,
+    21_213.794_301_586_597,
+    5_394.196_021_424_751,
+    687.187_007_492_057_9,
+    42.313_330_701_600_91,
+    1.0,
+];
+const PPF_TAIL_NUM: [f64; 8] = [
+    7.745_450_142_783_414e-4,
+    0.022_723_844_989_269_184,
+    0.241_780_725_177_450_6,
+    1.270_458_252_452_368_4,
+    3.647_848_324_763_204_5,
+    5.769_497_221_460_691,
+    4.630_337_846_156_545,
+    1.423_437_110_749_683_5,
+];
+const PPF_TAIL_DEN: [f64; 8] = [
+    1.050_750_071_644_416_9e-9,
+    5.475_938_084_995_345e-4,
+    0.015_198_666_563_616_457,
+    0.148_103_976_427_480_08,
+    0.689_767_334_985_1,
+    1.676_384_830_183_803_8,
+    2.053_191_626_637_759,
+    1.0,
+];
+const PPF_FAR_NUM: [f64; 8] = [
+    2.010_334_399_292_288_1e-7,
+    2.711_555_568_743_487_6e-5,
+    0.001_242_660_947_388_078_4,
+    0.026_532_189_526_576_124,
+    0.296_560_571_828_504_9,
+    1.784_826_539_917_291_3,
+    5.463_784_911_164_114,
+    6.657_904_643_501_103,
+];
+const PPF_FAR_DEN: [f64; 8] = [
+    2.044_263_103_389_939_7e-15,
+    1.421_511_758_316_446e-7,
+    1.846_318_317_510_054_8e-5,
+    7.868_691_311_456_133e-4,
+    0.014_875_361_290_850_615,
+    0.136_929_880_922_735_8,
+    0.599_832_206_555_887_9,
+    1.0,
+];
+
+/// `((c0 r + c1) r + c2) ... r + c7`, in that order (the order the stream was defined with).
+#[inline(always)]
+fn horner8<V: Vd>(r: V, c: &[f64; 8]) -> V {
+    let mut acc = r * V::splat(c[0]) + V::splat(c[1]);
+    for &ck in &c[2..] {
+        acc = acc * r + V::splat(ck);
+    }
+    acc
+}
+
 /// Inverse standard normal CDF: Wichura's AS241 (PPND16), relative accuracy ~1e-16.
 /// `p` in `[0, 1]`; returns -inf/inf at the ends.
 #[inline(always)]
@@ -145,31 +220,7 @@ pub fn norm_ppf(p: f64) -> f64 {
     let q = p - 0.5;
     if q.abs() <= 0.425 {
         let r = 0.180625 - q * q;
-        let num = ((((((r * 2_509.080_928_730_122_7 + 33_430.575_583_588_13) * r
-            + 67_265.770_927_008_7)
-            * r
-            + 45_921.953_931_549_87)
-            * r
-            + 13_731.693_765_509_46)
-            * r
-            + 1_971.590_950_306_551_4)
-            * r
-            + 133.141_667_891_784_38)
-            * r
-            + 3.387_132_872_796_366_5;
-        let den = ((((((r * 5_226.495_278_852_546 + 28_729.085_735_721_943) * r
-            + 39_307.895_800_092_71)
-            * r
-            + 21_213.794_301_586_597)
-            * r
-            + 5_394.196_021_424_751)
-            * r
-            + 687.187_007_492_057_9)
-            * r
-            + 42.313_330_701_600_91)
-            * r
-            + 1.0;
-        return q * num / den;
+        return q * horner8(r, &PPF_CENTRAL_NUM) / horner8(r, &PPF_CENTRAL_DEN);
     }
     let tail = if q < 0.0 { p } else { 1.0 - p };
     if tail <= 0.0 {
@@ -180,61 +231,13 @@ pub fn norm_ppf(p: f64) -> f64 {
         };
     }
     // f64::sqrt (correctly rounded, like libm::sqrt) compiles to the VEX form in AVX code.
-    let mut r = (-libm::log(tail)).sqrt();
+    let r = (-libm::log(tail)).sqrt();
     let val = if r <= 5.0 {
-        r -= 1.6;
-        let num = ((((((r * 7.745_450_142_783_414e-4 + 0.022_723_844_989_269_184) * r
-            + 0.241_780_725_177_450_6)
-            * r
-            + 1.270_458_252_452_368_4)
-            * r
-            + 3.647_848_324_763_204_5)
-            * r
-            + 5.769_497_221_460_691)
-            * r
-            + 4.630_337_846_156_545)
-            * r
-            + 1.423_437_110_749_683_5;
-        let den = ((((((r * 1.050_750_071_644_416_9e-9 + 5.475_938_084_995_345e-4) * r
-            + 0.015_198_666_563_616_457)
-            * r
-            + 0.148_103_976_427_480_08)
-            * r
-            + 0.689_767_334_985_1)
-            * r
-            + 1.676_384_830_183_803_8)
-            * r
-            + 2.053_191_626_637_759)
-            * r
-            + 1.0;
-        num / den
+        let r = r - 1.6;
+        horner8(r, &PPF_TAIL_NUM) / horner8(r, &PPF_TAIL_DEN)
     } else {
-        r -= 5.0;
-        let num = ((((((r * 2.010_334_399_292_288_1e-7 + 2.711_555_568_743_487_6e-5) * r
-            + 0.001_242_660_947_388_078_4)
-            * r
-            + 0.026_532_189_526_576_124)
-            * r
-            + 0.296_560_571_828_504_9)
-            * r
-            + 1.784_826_539_917_291_3)
-            * r
-            + 5.463_784_911_164_114)
-            * r
-            + 6.657_904_643_501_103;
-        let den = ((((((r * 2.044_263_103_389_939_7e-15 + 1.421_511_758_316_446e-7) * r
-            + 1.846_318_317_510_054_8e-5)
-            * r
-            + 7.868_691_311_456_133e-4)
-            * r
-            + 0.014_875_361_290_850_615)
-            * r
-            + 0.136_929_880_922_735_8)
-            * r
-            + 0.599_832_206_555_887_9)
-            * r
-            + 1.0;
-        num / den
+        let r = r - 5.0;
+        horner8(r, &PPF_FAR_NUM) / horner8(r, &PPF_FAR_DEN)
     };
     if q < 0.0 {
         -val
@@ -243,9 +246,117 @@ pub fn norm_ppf(p: f64) -> f64 {
     }
 }
 
+/// [`norm_ppf`] on float64 lanes, with the same bits: every branch is computed and the lanes
+/// pick theirs. Lanes where the mask `rare` is true (a tail probability of zero or below
+/// float64's normal range, where `log` needs libm's special cases) hold no result: the caller
+/// recomputes them with [`norm_ppf`].
+#[inline(always)]
+pub fn norm_ppf_lanes<V: Vd>(p: V) -> (V, V) {
+    let sp = V::splat;
+    let q = p - sp(0.5);
+    let central = q.and(V::splat_bits(0x7fff_ffff_ffff_ffff)).le(sp(0.425));
+    let r = sp(0.180625) - q * q;
+    let z_central = q * horner8(r, &PPF_CENTRAL_NUM) / horner8(r, &PPF_CENTRAL_DEN);
+    let ones = V::splat_bits(u64::MAX);
+    let in_tail = central.xor(ones);
+    if !in_tail.any() {
+        return (z_central, sp(0.0));
+    }
+    let lower = q.lt(sp(0.0));
+    let tail = V::select(lower, p, sp(1.0) - p);
+    let ok = sp(f64::MIN_POSITIVE).le(tail);
+    let rare = central.or(ok).xor(ones);
+    // Lanes that do not use the tail branch take log(0.5), so log sees only normal numbers.
+    let tail = V::select(ok, tail, sp(0.5));
+    let r = log_positive_normal(tail).xor(sp(-0.0)).sqrt();
+    let r1 = r - sp(1.6);
+    let mut val = horner8(r1, &PPF_TAIL_NUM) / horner8(r1, &PPF_TAIL_DEN);
+    // r > 5 (a tail below 1.4e-11) is rare outside deep windows: skip it when no lane needs it.
+    let beyond = r.le(sp(5.0)).xor(ones).and(in_tail);
+    if beyond.any() {
+        let r5 = r - sp(5.0);
+        val = V::select(
+            beyond,
+            horner8(r5, &PPF_FAR_NUM) / horner8(r5, &PPF_FAR_DEN),
+            val,
+        );
+    }
+    let z_tail = V::select(lower, val.xor(sp(-0.0)), val);
+    (V::select(central, z_central, z_tail), rare)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Probabilities over every decade down to float64's subnormals, both tails, and the
+    /// branch boundaries |q| = 0.425 and r = 5.
+    fn ppf_probes() -> Vec<f64> {
+        let mut ps = vec![
+            0.0,
+            1.0,
+            0.5,
+            0.075,
+            0.925,
+            1.388_794_386_496_402e-11,
+            5e-324,
+        ];
+        let mut x: f64 = 1e-310;
+        while x < 1.0 {
+            for y in [x, 1.0 - x, 0.075 + x * 1e-3, 0.925 - x * 1e-3] {
+                ps.push(y);
+            }
+            x *= 1.000_37;
+        }
+        ps
+    }
+
+    #[test]
+    fn norm_ppf_lanes_match_scalar() {
+        let mut rare = 0;
+        for p in ppf_probes() {
+            let (z, m) = norm_ppf_lanes(p);
+            if m.to_bits() != 0 {
+                rare += 1;
+                assert!(
+                    p == 0.0 || p == 1.0 || p < f64::MIN_POSITIVE,
+                    "{p:e} flagged"
+                );
+            } else {
+                assert_eq!(z.to_bits(), norm_ppf(p).to_bits(), "{p:e}");
+            }
+        }
+        assert!(rare > 0, "the probes include zero tails");
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn norm_ppf_avx2_lanes_match_scalar() {
+        use crate::vector64::F64x4;
+        if !is_x86_feature_detected!("avx2") {
+            return;
+        }
+        #[target_feature(enable = "avx2")]
+        unsafe fn four(p: &[f64]) -> ([f64; 4], [f64; 4]) {
+            let (z, m) = norm_ppf_lanes(F64x4::load(p));
+            let (mut zs, mut ms) = ([0.0; 4], [0.0; 4]);
+            z.store(&mut zs);
+            m.store(&mut ms);
+            (zs, ms)
+        }
+        let ps = ppf_probes();
+        for c in ps.chunks_exact(4) {
+            // SAFETY: AVX2 was detected above.
+            let (z, m) = unsafe { four(c) };
+            for i in 0..4 {
+                let (wz, wm) = norm_ppf_lanes(c[i]);
+                assert_eq!(m[i].to_bits(), wm.to_bits(), "{:e}", c[i]);
+                if wm.to_bits() == 0 {
+                    assert_eq!(z[i].to_bits(), wz.to_bits(), "{:e}", c[i]);
+                }
+            }
+        }
+    }
 
     #[test]
     fn ln_f32_matches_libm() {

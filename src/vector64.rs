@@ -34,6 +34,8 @@ pub trait Vd:
     fn bits_add(self, b: u64) -> Self;
     /// Shifts every lane's bits right as a u64.
     fn bits_shr<const N: i32>(self) -> Self;
+    /// Whether any lane of this mask is true.
+    fn any(self) -> bool;
 }
 
 impl Vd for f64 {
@@ -90,11 +92,97 @@ impl Vd for f64 {
     fn bits_shr<const N: i32>(self) -> Self {
         f64::from_bits(self.to_bits() >> N)
     }
+    #[inline(always)]
+    fn any(self) -> bool {
+        self.to_bits() != 0
+    }
 }
 
 #[inline(always)]
 fn mask(b: bool) -> f64 {
     f64::from_bits(if b { u64::MAX } else { 0 })
+}
+
+/// `G` vectors used as one: every operation is applied to all `G` before the next, so `G`
+/// independent dependency chains overlap (the float64 polynomials and divisions are long
+/// chains; one vector at a time left the FP units waiting on latency).
+#[derive(Clone, Copy)]
+pub struct Pack64<V, const G: usize>(pub [V; G]);
+
+macro_rules! pack_binop {
+    ($tr:ident, $f:ident) => {
+        impl<V: Vd, const G: usize> $tr for Pack64<V, G> {
+            type Output = Self;
+            #[inline(always)]
+            fn $f(self, b: Self) -> Self {
+                Pack64(std::array::from_fn(|i| self.0[i].$f(b.0[i])))
+            }
+        }
+    };
+}
+pack_binop!(Add, add);
+pack_binop!(Sub, sub);
+pack_binop!(Mul, mul);
+pack_binop!(Div, div);
+
+impl<V: Vd, const G: usize> Vd for Pack64<V, G> {
+    const LANES: usize = V::LANES * G;
+    #[inline(always)]
+    fn splat(x: f64) -> Self {
+        Pack64([V::splat(x); G])
+    }
+    #[inline(always)]
+    fn load(s: &[f64]) -> Self {
+        Pack64(std::array::from_fn(|i| V::load(&s[i * V::LANES..])))
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f64]) {
+        for (i, v) in self.0.into_iter().enumerate() {
+            v.store(&mut s[i * V::LANES..]);
+        }
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        Pack64(self.0.map(V::sqrt))
+    }
+    #[inline(always)]
+    fn le(self, b: Self) -> Self {
+        Pack64(std::array::from_fn(|i| self.0[i].le(b.0[i])))
+    }
+    #[inline(always)]
+    fn lt(self, b: Self) -> Self {
+        Pack64(std::array::from_fn(|i| self.0[i].lt(b.0[i])))
+    }
+    #[inline(always)]
+    fn and(self, b: Self) -> Self {
+        Pack64(std::array::from_fn(|i| self.0[i].and(b.0[i])))
+    }
+    #[inline(always)]
+    fn or(self, b: Self) -> Self {
+        Pack64(std::array::from_fn(|i| self.0[i].or(b.0[i])))
+    }
+    #[inline(always)]
+    fn xor(self, b: Self) -> Self {
+        Pack64(std::array::from_fn(|i| self.0[i].xor(b.0[i])))
+    }
+    #[inline(always)]
+    fn select(mask: Self, a: Self, b: Self) -> Self {
+        Pack64(std::array::from_fn(|i| {
+            V::select(mask.0[i], a.0[i], b.0[i])
+        }))
+    }
+    #[inline(always)]
+    fn bits_add(self, b: u64) -> Self {
+        Pack64(self.0.map(|v| v.bits_add(b)))
+    }
+    #[inline(always)]
+    fn bits_shr<const N: i32>(self) -> Self {
+        Pack64(self.0.map(|v| v.bits_shr::<N>()))
+    }
+    #[inline(always)]
+    fn any(self) -> bool {
+        self.0.iter().any(|v| v.any())
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -184,6 +272,10 @@ mod x86 {
                 let s = _mm256_srl_epi64(_mm256_castpd_si256(self.0), _mm_cvtsi32_si128(N));
                 _mm256_castsi256_pd(s)
             })
+        }
+        #[inline(always)]
+        fn any(self) -> bool {
+            unsafe { _mm256_movemask_pd(self.0) != 0 }
         }
     }
 }

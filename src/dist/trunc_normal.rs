@@ -12,9 +12,10 @@
 use super::{interleave4, unit_f64_53, words4, BlockKernel, Distribution, Words4};
 use crate::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::math::{erfinv_central, norm_cdf, norm_ppf};
+use crate::math::{erfinv_central, norm_cdf, norm_ppf, norm_ppf_lanes};
 use crate::philox::{Isa, Philox4x32};
 use crate::vector::{self, Pack, Vf, Vu};
+use crate::vector64::Vd;
 
 #[derive(Clone, Copy, Debug)]
 pub struct TruncNormal {
@@ -81,11 +82,32 @@ struct Window {
 }
 
 impl Window {
+    /// `mean + std clamp(ppf(p_lo + u p_span), lo, hi)` for `L` uniforms, `V::LANES` at a
+    /// time where `L` allows (the same bits as one at a time: see [`norm_ppf_lanes`]).
     #[inline(always)]
-    fn value(&self, u: f64) -> f64 {
-        let z = norm_ppf(self.p_lo + u * self.p_span);
-        let z = clamp(z, self.lo, self.hi);
-        self.mean + self.std * z
+    fn values<V: Vd, const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
+        let p: [f64; L] = std::array::from_fn(|j| self.p_lo + u[j] * self.p_span);
+        let (mut z, mut rare) = ([0f64; L], [0f64; L]);
+        if L.is_multiple_of(V::LANES) {
+            for j in (0..L).step_by(V::LANES) {
+                let e = j + V::LANES;
+                let (zj, mj) = norm_ppf_lanes(V::load(&p[j..e]));
+                zj.store(&mut z[j..e]);
+                mj.store(&mut rare[j..e]);
+            }
+        } else {
+            for j in 0..L {
+                (z[j], rare[j]) = norm_ppf_lanes(p[j]);
+            }
+        }
+        std::array::from_fn(|j| {
+            let z = if rare[j].to_bits() != 0 {
+                norm_ppf(p[j])
+            } else {
+                z[j]
+            };
+            self.mean + self.std * clamp(z, self.lo, self.hi)
+        })
     }
 }
 
@@ -158,10 +180,11 @@ impl BlockKernel<f32> for TruncNormalKernel<f32> {
         }
         let mut v = [[0f32; L]; 4];
         for k in 0..4 {
+            // 32 bits per uniform: u in [0, 1) with step 2^-32.
+            let u: [f64; L] = std::array::from_fn(|j| w[k][j] as f64 * (1.0 / 4_294_967_296.0));
+            let x = self.w.values::<I::Row64, L>(&u);
             for j in 0..L {
-                // 32 bits per uniform: u in [0, 1) with step 2^-32.
-                let u = w[k][j] as f64 * (1.0 / 4_294_967_296.0);
-                v[k][j] = clamp(self.w.value(u) as f32, self.lo, self.hi);
+                v[k][j] = clamp(x[j] as f32, self.lo, self.hi);
             }
         }
         interleave4::<f32, L, I>(&v, out);
@@ -173,17 +196,15 @@ impl BlockKernel<f64> for TruncNormalKernel<f64> {
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f64]) {
         let w = rng.blocks_with::<L, I>(block);
+        let u0: [f64; L] = std::array::from_fn(|j| unit_f64_53(w[0][j], w[1][j]));
+        let u1: [f64; L] = std::array::from_fn(|j| unit_f64_53(w[2][j], w[3][j]));
+        let (x0, x1) = (
+            self.w.values::<I::Row64, L>(&u0),
+            self.w.values::<I::Row64, L>(&u1),
+        );
         for j in 0..L {
-            out[2 * j] = clamp(
-                self.w.value(unit_f64_53(w[0][j], w[1][j])),
-                self.lo,
-                self.hi,
-            );
-            out[2 * j + 1] = clamp(
-                self.w.value(unit_f64_53(w[2][j], w[3][j])),
-                self.lo,
-                self.hi,
-            );
+            out[2 * j] = clamp(x0[j], self.lo, self.hi);
+            out[2 * j + 1] = clamp(x1[j], self.lo, self.hi);
         }
     }
 }
