@@ -540,9 +540,13 @@ def orthogonal_(x, gain: float = 1, *, generator: GeneratorLike = None, global_s
 
     Described in *Exact solutions to the nonlinear dynamics of learning in deep linear
     neural networks* (Saxe et al., 2013). ``x`` must have at least 2 dimensions; trailing
-    dimensions are flattened. The matrix is the Q factor of the QR decomposition of a
-    standard normal matrix (drawn as :func:`normal_` on ``(rows, cols)``; transposed when
-    ``rows < cols``), with its columns multiplied by the signs of ``diag(R)``, times ``gain``.
+    dimensions are flattened. The result has exactly the distribution of torch's (Haar): the
+    Q factor of the QR decomposition of a standard normal ``(rows, cols)`` matrix (transposed
+    when ``rows < cols``) with its columns multiplied by the signs of ``diag(R)``, times
+    ``gain``. It is not the QR of a stored normal matrix, though: the Householder vectors
+    are drawn directly as independent normal vectors (Stewart, 1980; the lower trapezoid of
+    a :func:`normal_` draw of that matrix, and the generator advances as that call would),
+    and only Q is formed from them.
 
     Args:
         x: a writable float NumPy array with at least 2 dimensions.
@@ -756,7 +760,8 @@ def kaiming_normal(shape: Shape, a: float = 0, mode: str = "fan_in",
 
 def orthogonal(shape: Shape, gain: float = 1, *, dtype="float32", dlpack: bool = False,
                generator: GeneratorLike = None) -> np.ndarray:
-    """Allocating :func:`orthogonal_`.
+    """Allocating :func:`orthogonal_`: a (semi) orthogonal matrix distributed as torch's Q of
+    a standard normal matrix (Haar), formed from directly drawn Householder vectors.
 
     Example:
         >>> import numpy as np, ferroinit as init
