@@ -8,7 +8,7 @@
 //! callers' inputs take rarely are not restated: [`sincos_lanes`] reports them, and the caller
 //! recomputes those lanes with `libm` itself.
 
-use crate::vector64::Vd;
+use crate::vector64::{LaneFn, Vd};
 
 // libm's constants, by their bits (the decimal forms in its source round to these).
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000); // 6.93147180369123816490e-01
@@ -134,6 +134,17 @@ pub fn sincos_lanes<V: Vd>(x: V) -> (V, V, V) {
     (sin, cos, rare)
 }
 
+/// [`sincos_lanes`] as a [`LaneFn`]: `[sin, cos, rare]`.
+pub struct SinCos;
+
+impl LaneFn<3> for SinCos {
+    #[inline(always)]
+    fn lanes<V: Vd>(&self, angle: V) -> [V; 3] {
+        let (s, c, rare) = sincos_lanes(angle);
+        [s, c, rare]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,43 +219,37 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_lanes_match_scalar() {
-        use crate::vector64::F64x4;
-        if !is_x86_feature_detected!("avx2") {
-            return;
-        }
-        #[target_feature(enable = "avx2")]
-        unsafe fn four(u: &[f64; 4], a: &[f64; 4]) -> [[f64; 4]; 4] {
-            let mut out = [[0.0; 4]; 4];
-            log_positive_normal(F64x4::load(u)).store(&mut out[0]);
-            let (s, c, m) = sincos_lanes(F64x4::load(a));
-            s.store(&mut out[1]);
-            c.store(&mut out[2]);
-            m.store(&mut out[3]);
-            out
+        use crate::vector64::{map_lanes, on_avx2};
+        struct Log;
+        impl LaneFn<1> for Log {
+            fn lanes<V: Vd>(&self, x: V) -> [V; 1] {
+                [log_positive_normal(x)]
+            }
         }
         let two_pi = 2.0 * std::f64::consts::PI;
         let mut rare = 0;
-        for k in 0..500_000u64 {
-            let h = |i: usize| (k * 4 + i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 11;
-            let u: [f64; 4] =
+        for k in 0..250_000u64 {
+            let h = |i: usize| (k * 8 + i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 11;
+            let u: [f64; 8] =
                 std::array::from_fn(|i| (h(i) as f64 + 0.5) / 9_007_199_254_740_992.0);
-            let a: [f64; 4] =
+            let a: [f64; 8] =
                 std::array::from_fn(|i| two_pi * (h(i + 7) as f64 / 9_007_199_254_740_992.0));
-            // SAFETY: AVX2 was detected above.
-            let got = unsafe { four(&u, &a) };
-            for i in 0..4 {
+            let (Some([log]), Some(got)) = (on_avx2(&Log, &u), on_avx2(&SinCos, &a)) else {
+                return; // no AVX2
+            };
+            let [s, c, m] = map_lanes::<f64, _, 8, 3>(&SinCos, &a);
+            for i in 0..8 {
                 assert_eq!(
-                    got[0][i].to_bits(),
+                    log[i].to_bits(),
                     libm::log(u[i]).to_bits(),
                     "log {:e}",
                     u[i]
                 );
-                let (s, c, m) = sincos_lanes(a[i]);
-                assert_eq!(got[3][i].to_bits(), m.to_bits(), "rare {:e}", a[i]);
-                if m.to_bits() == 0 {
+                assert_eq!(got[2][i].to_bits(), m[i].to_bits(), "rare {:e}", a[i]);
+                if m[i].to_bits() == 0 {
                     assert_eq!(
-                        (got[1][i].to_bits(), got[2][i].to_bits()),
-                        (s.to_bits(), c.to_bits())
+                        (got[0][i].to_bits(), got[1][i].to_bits()),
+                        (s[i].to_bits(), c[i].to_bits())
                     );
                 } else {
                     rare += 1;

@@ -7,7 +7,7 @@
 
 use crate::libm_lanes::log_positive_normal;
 use crate::vector::{select, Vf, Vu};
-use crate::vector64::Vd;
+use crate::vector64::{LaneFn, Vd};
 
 /// `p = p * x + c` for every coefficient `c`, in order (Horner).
 #[inline(always)]
@@ -285,6 +285,17 @@ pub fn norm_ppf_lanes<V: Vd>(p: V) -> (V, V) {
     (V::select(central, z_central, z_tail), rare)
 }
 
+/// [`norm_ppf_lanes`] as a [`LaneFn`]: `[z, rare]`.
+pub struct NormPpf;
+
+impl LaneFn<2> for NormPpf {
+    #[inline(always)]
+    fn lanes<V: Vd>(&self, p: V) -> [V; 2] {
+        let (z, rare) = norm_ppf_lanes(p);
+        [z, rare]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,27 +343,18 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn norm_ppf_avx2_lanes_match_scalar() {
-        use crate::vector64::F64x4;
-        if !is_x86_feature_detected!("avx2") {
-            return;
-        }
-        #[target_feature(enable = "avx2")]
-        unsafe fn four(p: &[f64]) -> ([f64; 4], [f64; 4]) {
-            let (z, m) = norm_ppf_lanes(F64x4::load(p));
-            let (mut zs, mut ms) = ([0.0; 4], [0.0; 4]);
-            z.store(&mut zs);
-            m.store(&mut ms);
-            (zs, ms)
-        }
+        use crate::vector64::{map_lanes, on_avx2};
         let ps = ppf_probes();
-        for c in ps.chunks_exact(4) {
-            // SAFETY: AVX2 was detected above.
-            let (z, m) = unsafe { four(c) };
-            for i in 0..4 {
-                let (wz, wm) = norm_ppf_lanes(c[i]);
-                assert_eq!(m[i].to_bits(), wm.to_bits(), "{:e}", c[i]);
-                if wm.to_bits() == 0 {
-                    assert_eq!(z[i].to_bits(), wz.to_bits(), "{:e}", c[i]);
+        for c in ps.chunks_exact(8) {
+            let c: &[f64; 8] = c.try_into().unwrap();
+            let Some([z, m]) = on_avx2(&NormPpf, c) else {
+                return; // no AVX2
+            };
+            let [wz, wm] = map_lanes::<f64, _, 8, 2>(&NormPpf, c);
+            for i in 0..8 {
+                assert_eq!(m[i].to_bits(), wm[i].to_bits(), "{:e}", c[i]);
+                if wm[i].to_bits() == 0 {
+                    assert_eq!(z[i].to_bits(), wz[i].to_bits(), "{:e}", c[i]);
                 }
             }
         }

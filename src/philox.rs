@@ -185,7 +185,7 @@ mod x86 {
 
     impl Isa for Avx2 {
         type Row = crate::vector::Pack<crate::vector::F8, 2>;
-        type Row64 = crate::vector64::Pack64<crate::vector64::F64x4, 2>;
+        type Row64 = crate::vector::Pack<crate::vector64::F64x4, 2>;
         #[inline(always)]
         fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
             let mut out = [[0u32; 16]; 4];
@@ -271,7 +271,7 @@ mod x86 {
     impl Isa for Avx512 {
         type Row = crate::vector::Pack<crate::vector::F16, 1>;
         // AVX-512 machines run the four-lane AVX2 float64 math (the float64 normal stream only).
-        type Row64 = crate::vector64::Pack64<crate::vector64::F64x4, 2>;
+        type Row64 = crate::vector::Pack<crate::vector64::F64x4, 2>;
         #[inline(always)]
         fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
             let mut out = [[0u32; 16]; 4];

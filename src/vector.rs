@@ -9,7 +9,7 @@
 //! Applying each step to several registers before the next step gives the CPU independent
 //! work to overlap; lane-at-a-time code leaves the FP units waiting on latency.
 
-use std::ops::{Add, Mul, Sub};
+use std::ops::{Add, Div, Mul, Sub};
 
 /// A vector of float32 lanes.
 pub trait Vf: Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> {
@@ -128,17 +128,26 @@ impl Vu for u32 {
     }
 }
 
-/// `G` vectors used as one: every operation is applied to all `G` before the next.
+/// `G` vectors used as one: every operation is applied to all `G` before the next. Packs of
+/// float32 vectors are [`Vf`]s, packs of float64 ones [`crate::vector64::Vd`]s.
 #[derive(Clone, Copy)]
 pub struct Pack<V, const G: usize>(pub [V; G]);
 
+impl<V: Copy, const G: usize> Pack<V, G> {
+    /// `f` on the pairs of members of `self` and `b`.
+    #[inline(always)]
+    pub fn zip(self, b: Self, f: impl Fn(V, V) -> V) -> Self {
+        Pack(std::array::from_fn(|i| f(self.0[i], b.0[i])))
+    }
+}
+
 macro_rules! pack_binop {
     ($tr:ident, $f:ident) => {
-        impl<V: Vf, const G: usize> $tr for Pack<V, G> {
+        impl<V: $tr<Output = V> + Copy, const G: usize> $tr for Pack<V, G> {
             type Output = Self;
             #[inline(always)]
             fn $f(self, b: Self) -> Self {
-                Pack(std::array::from_fn(|i| self.0[i].$f(b.0[i])))
+                self.zip(b, V::$f)
             }
         }
     };
@@ -146,6 +155,7 @@ macro_rules! pack_binop {
 pack_binop!(Add, add);
 pack_binop!(Sub, sub);
 pack_binop!(Mul, mul);
+pack_binop!(Div, div);
 
 impl<V: Vf, const G: usize> Vf for Pack<V, G> {
     type U = Pack<V::U, G>;
@@ -159,11 +169,11 @@ impl<V: Vf, const G: usize> Vf for Pack<V, G> {
     }
     #[inline(always)]
     fn max_x86(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].max_x86(b.0[i])))
+        self.zip(b, V::max_x86)
     }
     #[inline(always)]
     fn min_x86(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].min_x86(b.0[i])))
+        self.zip(b, V::min_x86)
     }
     #[inline(always)]
     fn to_bits(self) -> Self::U {
@@ -179,19 +189,19 @@ impl<U: Vu, const G: usize> Vu for Pack<U, G> {
     }
     #[inline(always)]
     fn add(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].add(b.0[i])))
+        self.zip(b, U::add)
     }
     #[inline(always)]
     fn sub(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].sub(b.0[i])))
+        self.zip(b, U::sub)
     }
     #[inline(always)]
     fn and(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].and(b.0[i])))
+        self.zip(b, U::and)
     }
     #[inline(always)]
     fn xor(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].xor(b.0[i])))
+        self.zip(b, U::xor)
     }
     #[inline(always)]
     fn shr<const N: i32>(self) -> Self {

@@ -6,6 +6,7 @@
 //! fused multiply-add), so both implementations give the same bits for the same lanes.
 //! Masks are vectors whose lanes are all ones (true) or all zeros (false).
 
+use crate::vector::Pack;
 use std::ops::{Add, Div, Mul, Sub};
 
 /// A vector of float64 lanes.
@@ -103,37 +104,17 @@ fn mask(b: bool) -> f64 {
     f64::from_bits(if b { u64::MAX } else { 0 })
 }
 
-/// `G` vectors used as one: every operation is applied to all `G` before the next, so `G`
-/// independent dependency chains overlap (the float64 polynomials and divisions are long
-/// chains; one vector at a time left the FP units waiting on latency).
-#[derive(Clone, Copy)]
-pub struct Pack64<V, const G: usize>(pub [V; G]);
-
-macro_rules! pack_binop {
-    ($tr:ident, $f:ident) => {
-        impl<V: Vd, const G: usize> $tr for Pack64<V, G> {
-            type Output = Self;
-            #[inline(always)]
-            fn $f(self, b: Self) -> Self {
-                Pack64(std::array::from_fn(|i| self.0[i].$f(b.0[i])))
-            }
-        }
-    };
-}
-pack_binop!(Add, add);
-pack_binop!(Sub, sub);
-pack_binop!(Mul, mul);
-pack_binop!(Div, div);
-
-impl<V: Vd, const G: usize> Vd for Pack64<V, G> {
+/// Several float64 vectors as one (see [`Pack`]): the float64 polynomials and divisions are
+/// long dependency chains, and one vector at a time left the FP units waiting on latency.
+impl<V: Vd, const G: usize> Vd for Pack<V, G> {
     const LANES: usize = V::LANES * G;
     #[inline(always)]
     fn splat(x: f64) -> Self {
-        Pack64([V::splat(x); G])
+        Pack([V::splat(x); G])
     }
     #[inline(always)]
     fn load(s: &[f64]) -> Self {
-        Pack64(std::array::from_fn(|i| V::load(&s[i * V::LANES..])))
+        Pack(std::array::from_fn(|i| V::load(&s[i * V::LANES..])))
     }
     #[inline(always)]
     fn store(self, s: &mut [f64]) {
@@ -143,46 +124,91 @@ impl<V: Vd, const G: usize> Vd for Pack64<V, G> {
     }
     #[inline(always)]
     fn sqrt(self) -> Self {
-        Pack64(self.0.map(V::sqrt))
+        Pack(self.0.map(V::sqrt))
     }
     #[inline(always)]
     fn le(self, b: Self) -> Self {
-        Pack64(std::array::from_fn(|i| self.0[i].le(b.0[i])))
+        self.zip(b, V::le)
     }
     #[inline(always)]
     fn lt(self, b: Self) -> Self {
-        Pack64(std::array::from_fn(|i| self.0[i].lt(b.0[i])))
+        self.zip(b, V::lt)
     }
     #[inline(always)]
     fn and(self, b: Self) -> Self {
-        Pack64(std::array::from_fn(|i| self.0[i].and(b.0[i])))
+        self.zip(b, V::and)
     }
     #[inline(always)]
     fn or(self, b: Self) -> Self {
-        Pack64(std::array::from_fn(|i| self.0[i].or(b.0[i])))
+        self.zip(b, V::or)
     }
     #[inline(always)]
     fn xor(self, b: Self) -> Self {
-        Pack64(std::array::from_fn(|i| self.0[i].xor(b.0[i])))
+        self.zip(b, V::xor)
     }
     #[inline(always)]
     fn select(mask: Self, a: Self, b: Self) -> Self {
-        Pack64(std::array::from_fn(|i| {
+        Pack(std::array::from_fn(|i| {
             V::select(mask.0[i], a.0[i], b.0[i])
         }))
     }
     #[inline(always)]
     fn bits_add(self, b: u64) -> Self {
-        Pack64(self.0.map(|v| v.bits_add(b)))
+        Pack(self.0.map(|v| v.bits_add(b)))
     }
     #[inline(always)]
     fn bits_shr<const N: i32>(self) -> Self {
-        Pack64(self.0.map(|v| v.bits_shr::<N>()))
+        Pack(self.0.map(|v| v.bits_shr::<N>()))
     }
     #[inline(always)]
     fn any(self) -> bool {
         self.0.iter().any(|v| v.any())
     }
+}
+
+/// A float64 lane computation written once over [`Vd`], with `N` results per lane.
+pub trait LaneFn<const N: usize> {
+    fn lanes<V: Vd>(&self, x: V) -> [V; N];
+}
+
+/// `f` on every lane of `x`: `V::LANES` lanes at a time where `L` is a multiple of that,
+/// otherwise one at a time as `f64` (the same bits either way, by [`Vd`]'s invariant).
+#[inline(always)]
+pub fn map_lanes<V: Vd, F: LaneFn<N>, const L: usize, const N: usize>(
+    f: &F,
+    x: &[f64; L],
+) -> [[f64; L]; N] {
+    #[inline(always)]
+    fn chunks<W: Vd, F: LaneFn<N>, const L: usize, const N: usize>(
+        f: &F,
+        x: &[f64; L],
+    ) -> [[f64; L]; N] {
+        let mut out = [[0f64; L]; N];
+        for j in (0..L).step_by(W::LANES) {
+            let e = j + W::LANES;
+            for (o, v) in out.iter_mut().zip(f.lanes(W::load(&x[j..e]))) {
+                v.store(&mut o[j..e]);
+            }
+        }
+        out
+    }
+    if L.is_multiple_of(V::LANES) {
+        chunks::<V, F, L, N>(f, x)
+    } else {
+        chunks::<f64, F, L, N>(f, x)
+    }
+}
+
+/// For tests: `f` on eight lanes with the AVX2 level's vectors (two registers), or `None`
+/// where the CPU has no AVX2. Compare with `map_lanes::<f64, ..>` for the scalar bits.
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) fn on_avx2<F: LaneFn<N>, const N: usize>(f: &F, x: &[f64; 8]) -> Option<[[f64; 8]; N]> {
+    #[target_feature(enable = "avx2")]
+    unsafe fn run<F: LaneFn<N>, const N: usize>(f: &F, x: &[f64; 8]) -> [[f64; 8]; N] {
+        map_lanes::<Pack<F64x4, 2>, F, 8, N>(f, x)
+    }
+    // SAFETY: AVX2 is detected first.
+    is_x86_feature_detected!("avx2").then(|| unsafe { run(f, x) })
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -8,11 +8,11 @@
 use super::{unit_f64_53, words4, BlockKernel, Distribution, Words4};
 use crate::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::libm_lanes::{log_positive_normal, sincos_lanes};
+use crate::libm_lanes::{log_positive_normal, SinCos};
 use crate::math::{cos_sin_turns, ln};
 use crate::philox::{Isa, Philox4x32};
 use crate::vector::{self, Pack, Vf, Vu};
-use crate::vector64::Vd;
+use crate::vector64::{map_lanes, LaneFn, Vd};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Normal {
@@ -82,12 +82,8 @@ impl BlockKernel<f64> for NormalKernel<f64> {
             u1[j] = unit_f64_53(w[0][j], w[1][j]) + 0.5 / 9_007_199_254_740_992.0;
             angle[j] = 2.0 * std::f64::consts::PI * unit_f64_53(w[2][j], w[3][j]);
         }
-        let (mut r, mut sin, mut cos, mut rare) = ([0f64; L], [0f64; L], [0f64; L], [0f64; L]);
-        if L.is_multiple_of(<I::Row64 as Vd>::LANES) {
-            polar::<I::Row64>(&u1, &angle, &mut r, &mut sin, &mut cos, &mut rare);
-        } else {
-            polar::<f64>(&u1, &angle, &mut r, &mut sin, &mut cos, &mut rare);
-        }
+        let [r] = map_lanes::<I::Row64, _, L, 1>(&Radius, &u1);
+        let [mut sin, mut cos, rare] = map_lanes::<I::Row64, _, L, 3>(&SinCos, &angle);
         // About one lane in 10^5 needs libm's careful argument reduction.
         for j in 0..L {
             if rare[j].to_bits() != 0 {
@@ -101,26 +97,13 @@ impl BlockKernel<f64> for NormalKernel<f64> {
     }
 }
 
-/// Box-Muller's radius `sqrt(-2 log u1)` and `(sin, cos)` of the angle, exactly as `libm`
-/// computes them (u1 >= 2^-54 is normal; the angle is below 2 pi), `V::LANES` at a time.
-#[inline(always)]
-fn polar<V: Vd>(
-    u1: &[f64],
-    angle: &[f64],
-    r: &mut [f64],
-    sin: &mut [f64],
-    cos: &mut [f64],
-    rare: &mut [f64],
-) {
-    for j in (0..u1.len()).step_by(V::LANES) {
-        let e = j + V::LANES;
-        (V::splat(-2.0) * log_positive_normal(V::load(&u1[j..e])))
-            .sqrt()
-            .store(&mut r[j..e]);
-        let (s, c, m) = sincos_lanes(V::load(&angle[j..e]));
-        s.store(&mut sin[j..e]);
-        c.store(&mut cos[j..e]);
-        m.store(&mut rare[j..e]);
+/// Box-Muller's radius `sqrt(-2 log u1)`, as libm computes it (u1 >= 2^-54 is normal).
+struct Radius;
+
+impl LaneFn<1> for Radius {
+    #[inline(always)]
+    fn lanes<V: Vd>(&self, u1: V) -> [V; 1] {
+        [(V::splat(-2.0) * log_positive_normal(u1)).sqrt()]
     }
 }
 

@@ -12,10 +12,10 @@
 use super::{interleave4, unit_f64_53, words4, BlockKernel, Distribution, Words4};
 use crate::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::math::{erfinv_central, norm_cdf, norm_ppf, norm_ppf_lanes};
+use crate::math::{erfinv_central, norm_cdf, norm_ppf, NormPpf};
 use crate::philox::{Isa, Philox4x32};
 use crate::vector::{self, Pack, Vf, Vu};
-use crate::vector64::Vd;
+use crate::vector64::{map_lanes, Vd};
 
 #[derive(Clone, Copy, Debug)]
 pub struct TruncNormal {
@@ -83,23 +83,11 @@ struct Window {
 
 impl Window {
     /// `mean + std clamp(ppf(p_lo + u p_span), lo, hi)` for `L` uniforms, `V::LANES` at a
-    /// time where `L` allows (the same bits as one at a time: see [`norm_ppf_lanes`]).
+    /// time where `L` allows (the same bits as one at a time: see [`crate::math::norm_ppf_lanes`]).
     #[inline(always)]
     fn values<V: Vd, const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
         let p: [f64; L] = std::array::from_fn(|j| self.p_lo + u[j] * self.p_span);
-        let (mut z, mut rare) = ([0f64; L], [0f64; L]);
-        if L.is_multiple_of(V::LANES) {
-            for j in (0..L).step_by(V::LANES) {
-                let e = j + V::LANES;
-                let (zj, mj) = norm_ppf_lanes(V::load(&p[j..e]));
-                zj.store(&mut z[j..e]);
-                mj.store(&mut rare[j..e]);
-            }
-        } else {
-            for j in 0..L {
-                (z[j], rare[j]) = norm_ppf_lanes(p[j]);
-            }
-        }
+        let [z, rare] = map_lanes::<V, _, L, 2>(&NormPpf, &p);
         std::array::from_fn(|j| {
             let z = if rare[j].to_bits() != 0 {
                 norm_ppf(p[j])
