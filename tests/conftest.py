@@ -185,3 +185,22 @@ def float_dtype(request):
 def wide_dtype(request):
     """float32/float64: the dtypes for which KS at full resolution is meaningful."""
     return request.param
+
+
+def run_sigint_child(args, env_extra=None, timeout=300):
+    """Runs tests/sigint_child.py (a Ctrl-C case) in a subprocess and returns its JSON result.
+
+    A subprocess, so that a stray SIGINT never reaches pytest. The environment is this one with
+    ``env_extra`` on top (RAYON_NUM_THREADS, FERROINIT_FORCE_SCALAR).
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    child = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sigint_child.py")
+    env = dict(os.environ, **(env_extra or {}))
+    p = subprocess.run([sys.executable, child, *args], capture_output=True, text=True, env=env,
+                       timeout=timeout, check=False)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])

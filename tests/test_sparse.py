@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
-from conftest import dequantize, ks_test
+from conftest import dequantize, ks_test, run_sigint_child
 
 TORCH_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 
@@ -261,54 +261,15 @@ def test_thread_count_invariance():
     assert here == ref["c/float32"]
 
 
-INTERRUPT_SCRIPT = textwrap.dedent(
-    r"""
-    import json, os, signal, threading, time
-    import ferroinit as init
-
-    # float64 with the scalar kernels: a call lasting seconds in 512 MB.
-    x = init.empty((8192, 8192), dtype="float64")
-    x.fill(0)  # fault the pages in
-    probe = init.empty((1024, 8192), dtype="float64")
-    init.sparse_(probe, 0.1, generator=0)
-    t = time.perf_counter(); init.sparse_(probe, 0.1, generator=0)
-    expected = (time.perf_counter() - t) * 8
-    results = []
-    for rep in range(3):
-        sent = {}
-        def shoot():
-            time.sleep(0.25)
-            sent["t"] = time.perf_counter()
-            os.kill(os.getpid(), signal.SIGINT)
-        th = threading.Thread(target=shoot)
-        th.start()
-        t0 = time.perf_counter()
-        try:
-            init.sparse_(x, 0.1, generator=rep)
-            outcome = "completed"
-        except KeyboardInterrupt:
-            outcome = "KeyboardInterrupt"
-        t1 = time.perf_counter()
-        th.join()
-        results.append({"outcome": outcome, "latency": t1 - sent["t"], "ran": t1 - t0})
-    y = init.sparse((100, 50), 0.5, generator=9)
-    ok = bool((y == init.sparse((100, 50), 0.5, generator=9)).all())
-    print(json.dumps({"expected": expected, "results": results, "usable": ok}))
-    """
-)
-
-
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_ctrl_c_stops_a_large_call(threads):
     # one thread: the inline loop polls between panels; two: the pool's caller polls
-    env = dict(os.environ, RAYON_NUM_THREADS=threads, FERROINIT_FORCE_SCALAR="1")
-    p = subprocess.run([sys.executable, "-c", INTERRUPT_SCRIPT], env=env, capture_output=True,
-                       text=True, timeout=300, check=False)
-    assert p.returncode == 0, p.stderr[-3000:]
-    r = json.loads(p.stdout.strip().splitlines()[-1])
+    # float64 with the scalar kernels; the child sizes the matrix so one call lasts seconds
+    r = run_sigint_child(["sparse", "float64"],
+                         {"RAYON_NUM_THREADS": threads, "FERROINIT_FORCE_SCALAR": "1"})
     assert r["usable"]
-    assert r["expected"] > 1.0, r  # long enough that stopping early is visible
+    assert r["expected_s"] > 1.0, r  # long enough that stopping early is visible
     assert all(x["outcome"] == "KeyboardInterrupt" for x in r["results"]), r
     lat = sorted(x["latency"] for x in r["results"])
     assert lat[1] < 0.1 and lat[2] < 0.25, r  # median and worst, as tests/test_interrupts.py
-    assert max(x["ran"] for x in r["results"]) < 0.5 * r["expected"], r
+    assert max(x["ran"] for x in r["results"]) < 0.5 * r["expected_s"], r
