@@ -2,9 +2,10 @@
 //! paths without Python in the way: `cargo bench --bench kernels`.
 //! Set FERROINIT_FORCE_SCALAR=1 to measure the one-lane reference path.
 
-use ferroinit::element::DType;
-use ferroinit::fill::Writer;
-use ferroinit::philox::Philox4x32;
+use ferroinit::buffer::element::DType;
+use ferroinit::init::fill::Writer;
+use ferroinit::rng::philox::Philox4x32;
+use ferroinit::simd::isa::{Avx2, Isa};
 
 /// Seconds of CPU time of the calling thread: on a shared, noisy machine the time the thread
 /// spends descheduled would otherwise count as kernel time.
@@ -51,7 +52,7 @@ unsafe fn philox_words(rng: &Philox4x32, blocks: u64) -> u32 {
     let mut acc = [0u32; 16];
     let mut b = 0;
     while b < blocks {
-        let w = rng.blocks_with::<16, ferroinit::philox::Avx2>(b);
+        let w = <Avx2 as Isa>::blocks::<16>(rng, b);
         for row in &w {
             for (a, &x) in acc.iter_mut().zip(row) {
                 *a ^= x;
@@ -78,7 +79,9 @@ fn main() {
             blocks as f64 * 4.0 / best / 1e9
         );
     }
-    use ferroinit::dist::{normal::Normal, trunc_normal::TruncNormal, uniform::Uniform, Sampler};
+    use ferroinit::sampler::{
+        normal::Normal, trunc_normal::TruncNormal, uniform::Uniform, Sampler,
+    };
     let rng = Philox4x32::new(1, 0);
     let u = Sampler::new(&Uniform::new(-1.0, 1.0).unwrap(), DType::F32, rng, 0).unwrap();
     bench("uniform", &u);

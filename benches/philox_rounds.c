@@ -1,5 +1,5 @@
 /* The ceiling of Philox4x32-10 on one core: the ten rounds alone, for G groups of four blocks
- * (one block per 64-bit lane, as src/philox.rs does), fully unrolled in registers, the output
+ * (one block per 64-bit lane, as src/rng/philox.rs does), fully unrolled in registers, the output
  * folded into one register and never stored. No conversion, transposition or store: what any
  * float32 sampler built on Philox4x32-10 can at most reach per core.
  *

@@ -1,41 +1,27 @@
 //! ferroinit: torch.nn.init, exact and deterministic, at memory bandwidth on every core.
 //!
-//! The crate is a pure-Rust core (everything but `python`) and a thin PyO3 binding that only
-//! converts arguments and dispatches.
+//! A pure-Rust core and, behind the `python` feature, a thin PyO3 binding that converts
+//! arguments, releases the GIL, calls the core and maps its errors. The layers, from the
+//! bottom; a layer imports only from layers below it (see `docs/architecture.md`):
 //!
-//! - [`philox`]: the counter-based RNG. [`generator`]: seed + position.
-//! - [`dist`]: the samplers, one distribution per file. [`math`]: their elementary functions;
-//!   [`libm_lanes`]: `libm`'s float64 `log`/`sincos` as vectorizable lane code (same bits).
-//! - [`simd`]: runtime dispatch of one kernel source to every SIMD width. [`vector`]: the
-//!   float32 vector types (scalar, AVX2, AVX-512, packs) the sampler math is written over;
-//!   [`vector64`]: the float64 ones.
-//! - [`layout`]: strided views and shards. [`fill`]: the parallel block driver.
-//! - [`fans`]: fans and gains. [`orthogonal`]: Householder QR. [`sparse`], [`structured`].
-//! - [`init`]: the initializers of torch.nn.init over a layout.
-//! - [`alloc`]: buffers for the allocating forms.
+//! - [`error`]: the crate's error type (each variant names the Python exception).
+//! - [`rng`]: Philox4x32-10 and the generator (seed + position). A leaf.
+//! - [`buffer`]: element types, strided layouts and shards, allocation, DLPack structures.
+//! - [`simd`]: SIMD levels and runtime dispatch, vector types, the lane math on them.
+//! - [`sampler`]: the distributions, one per file, and the dtype writers.
+//! - [`init`]: the initializers of torch.nn.init and the parallel fill driver.
+//! - `python` (feature `python`): the `ferroinit._core` extension module.
 
 // Kernels are lane loops that index several arrays in lockstep (`w[k][j]`, `v[k][j]`): the
 // index form is what the vectorizer sees best, so clippy's iterator suggestion is off.
 #![allow(clippy::needless_range_loop)]
 
-pub mod alloc;
-pub mod dist;
-pub mod dlpack;
-pub mod element;
+pub mod buffer;
 pub mod error;
-pub mod fans;
-pub mod fill;
-pub mod generator;
 pub mod init;
-pub mod layout;
-pub mod libm_lanes;
-pub mod math;
-pub mod orthogonal;
-pub mod philox;
+pub mod rng;
+pub mod sampler;
 pub mod simd;
-pub mod sparse;
-pub mod structured;
-pub mod vector;
-pub mod vector64;
 
+#[cfg(feature = "python")]
 mod python;

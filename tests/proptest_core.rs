@@ -16,10 +16,10 @@
 //! Case counts: PROPTEST_CASES (default 256) for the small-view properties; the large-view
 //! property (which exercises the parallel driver and interrupts) runs a tenth of that.
 
-use ferroinit::element::DType;
-use ferroinit::generator::Generator;
+use ferroinit::buffer::element::DType;
+use ferroinit::buffer::layout::{Layout, Shard};
 use ferroinit::init;
-use ferroinit::layout::{Layout, Shard};
+use ferroinit::rng::generator::Generator;
 use half::{bf16, f16};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;

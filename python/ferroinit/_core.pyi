@@ -1,4 +1,4 @@
-"""Type stubs for the Rust extension (src/python.rs). The public API is ferroinit/__init__.py;
+"""Type stubs for the Rust extension (src/python/). The public API is ferroinit/__init__.py;
 these functions take an already-resolved Generator and do no argument normalization."""
 
 from collections.abc import Sequence

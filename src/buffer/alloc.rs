@@ -1,6 +1,8 @@
 //! Memory ferroinit allocates for the allocating forms: aligned, huge pages where the OS offers
 //! them, and left untouched so the parallel fill faults the pages in from every thread.
 
+use crate::buffer::element::DType;
+use crate::buffer::layout::checked_len;
 use crate::error::{Error, Result};
 use std::alloc::{alloc, dealloc, Layout as AllocLayout};
 
@@ -22,6 +24,14 @@ pub struct Buffer {
 unsafe impl Send for Buffer {}
 unsafe impl Sync for Buffer {}
 
+/// Bytes of a C-contiguous array of `shape` and `dtype`; an error if they cannot be addressed.
+pub fn array_bytes(shape: &[usize], dtype: DType) -> Result<usize> {
+    checked_len(shape)?
+        .checked_mul(dtype.itemsize())
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(|| Error::Overflow(format!("shape {shape:?} is too large")))
+}
+
 impl Buffer {
     pub fn new(bytes: usize) -> Result<Self> {
         let align = if bytes >= HUGE { HUGE_ALIGN } else { ALIGN };
@@ -41,6 +51,20 @@ impl Buffer {
             }
         }
         Ok(Buffer { ptr, layout })
+    }
+
+    /// Memory for a C-contiguous array of `shape` and `dtype`.
+    pub fn for_array(shape: &[usize], dtype: DType) -> Result<Self> {
+        Buffer::new(array_bytes(shape, dtype)?)
+    }
+
+    /// A new buffer holding a copy of this one's first `bytes` bytes.
+    pub fn copy_of(&self, bytes: usize) -> Result<Self> {
+        assert!(bytes <= self.len());
+        let b = Buffer::new(bytes)?;
+        // SAFETY: both buffers hold at least `bytes` bytes and do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr, b.ptr, bytes) };
+        Ok(b)
     }
 
     pub fn as_ptr(&self) -> *mut u8 {

@@ -5,7 +5,7 @@
 //! `g0 + sum(m_k * gstride_k)` (C order of the global shape). Without a shard the global array
 //! is the view itself, so values follow the view's logical C order whatever its strides.
 
-use crate::element::DType;
+use crate::buffer::element::DType;
 use crate::error::{Error, Result};
 
 /// Where a view sits in a larger array: the global shape and the index of its first element.

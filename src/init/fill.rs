@@ -5,9 +5,9 @@
 //! value its (global) index defines. So the result never depends on how many threads ran or
 //! in which order blocks finished. Small fills run inline and never wake the thread pool.
 
-use crate::element::{DType, Element};
+use crate::buffer::element::{DType, Element};
+use crate::buffer::layout::Layout;
 use crate::error::{Error, Result};
-use crate::layout::Layout;
 use half::{bf16, f16};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -152,7 +152,7 @@ impl<S: Element> Writer for CopyFrom<'_, S> {
     }
 }
 
-impl<D: crate::dist::Distribution> Writer for crate::dist::Sampler<D> {
+impl<D: crate::sampler::Distribution> Writer for crate::sampler::Sampler<D> {
     fn write<T: Element>(&self, first: u64, out: &mut [T], scratch: &mut Vec<f32>) {
         self.fill(first, out, scratch)
     }

@@ -2,18 +2,18 @@
 //! generator's blocks, then fill. Nothing is written, and the generator does not move, unless
 //! every check passed.
 
-use crate::dist::normal::Normal;
-use crate::dist::trunc_normal::TruncNormal;
-use crate::dist::uniform::Uniform;
-use crate::dist::{Distribution, Sampler};
-use crate::element::{DType, Element};
+use crate::buffer::element::{DType, Element};
+use crate::buffer::layout::Layout;
 use crate::error::{check_finite, Error, Result};
-use crate::fans;
-use crate::fill::{fill, Constant, Poll, Writer};
-use crate::generator::Generator;
-use crate::layout::Layout;
-use crate::philox::Philox4x32;
-use crate::{orthogonal, sparse, structured};
+use crate::init::fans;
+use crate::init::fill::{fill, Constant, Poll, Writer};
+use crate::init::{orthogonal, sparse, structured};
+use crate::rng::generator::Generator;
+use crate::rng::philox::Philox4x32;
+use crate::sampler::normal::Normal;
+use crate::sampler::trunc_normal::TruncNormal;
+use crate::sampler::uniform::Uniform;
+use crate::sampler::{Distribution, Sampler};
 
 /// Samples `d` into the view: one block per `per_block` elements of the *global* array, so
 /// shards of one array advance a generator in step.
@@ -283,10 +283,10 @@ fn scale_saturating<T: Element>(buf: &mut [T], gain: f64) {
         c.iter_mut()
             .for_each(|x| *x = scaled(x.to_f64(), gain, max))
     };
-    if buf.len() < crate::fill::PARALLEL_MIN {
+    if buf.len() < crate::init::fill::PARALLEL_MIN {
         f(buf)
     } else {
-        buf.par_chunks_mut(crate::fill::BLOCK).for_each(f)
+        buf.par_chunks_mut(crate::init::fill::BLOCK).for_each(f)
     }
 }
 

@@ -93,9 +93,9 @@
 //!   order being identical, so bitwise reproducibility is only promised between machines
 //!   with the same SIMD level (AVX2-only vs. AVX-512), not across them.
 
-use crate::element::Element;
+use crate::buffer::element::Element;
 use crate::error::{Error, Result};
-use crate::fill::Poll;
+use crate::init::fill::Poll;
 use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;

@@ -20,13 +20,14 @@
 //! Which thread fills which panel, and how wide panels are, changes nothing: every value is
 //! fixed by its row and column.
 
-use crate::dist::normal::Normal;
-use crate::dist::{BlockKernel, Sampler};
-use crate::element::Element;
+use crate::buffer::element::Element;
+use crate::buffer::layout::Layout;
 use crate::error::{Error, Result};
-use crate::fill::Poll;
-use crate::layout::Layout;
-use crate::philox::{Isa, Philox4x32};
+use crate::init::fill::Poll;
+use crate::rng::philox::Philox4x32;
+use crate::sampler::normal::Normal;
+use crate::sampler::{BlockKernel, Sampler};
+use crate::simd::isa::Isa;
 
 /// The stream id of mask draws (values use stream 0).
 pub const MASK_STREAM: u32 = 1;
@@ -62,7 +63,7 @@ impl BlockKernel<u64> for Draws {
     const PER_BLOCK: usize = 2;
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [u64]) {
-        let w = rng.blocks_with::<L, I>(block);
+        let w = I::blocks::<L>(rng, block);
         let out = &mut out[..2 * L];
         for j in 0..L {
             out[2 * j] = ((w[0][j] as u64) << 32) | w[1][j] as u64;
@@ -118,7 +119,7 @@ fn nonzero_bits(draws: &[u64], rows: usize, k: usize, bits: &mut [u64]) {
 pub fn nonzero_rows(rng: &Philox4x32, base: u64, col: usize, rows: usize, k: usize) -> Vec<u32> {
     let bpc = blocks_per_column(rows, k);
     let mut draws = vec![0u64; 2 * bpc as usize];
-    crate::simd::run_kernel(
+    crate::sampler::run_kernel(
         &Draws,
         rng,
         base.wrapping_add(col as u64 * bpc),
@@ -269,7 +270,7 @@ impl<T> Default for PanelScratch<T> {
 /// below `PARALLEL_MIN` elements or with a one-thread pool, else on the pool.
 pub fn run<T: Element>(plan: &Plan<'_>, poll: Poll<'_>) -> Result<()> {
     let n = plan.panels();
-    if plan.layout.len < crate::fill::PARALLEL_MIN || rayon::current_num_threads() <= 1 {
+    if plan.layout.len < crate::init::fill::PARALLEL_MIN || rayon::current_num_threads() <= 1 {
         let mut sc = PanelScratch::<T>::default();
         let mut last = std::time::Instant::now();
         for p in 0..n {
@@ -283,7 +284,7 @@ pub fn run<T: Element>(plan: &Plan<'_>, poll: Poll<'_>) -> Result<()> {
         }
         Ok(())
     } else {
-        crate::fill::run_parallel(n, poll, |p, sc: &mut PanelScratch<T>| {
+        crate::init::fill::run_parallel(n, poll, |p, sc: &mut PanelScratch<T>| {
             fill_panel(plan, p, sc)
         })
     }
@@ -307,7 +308,7 @@ pub fn fill_panel<T: Element>(plan: &Plan<'_>, p: usize, sc: &mut PanelScratch<T
         let g1 = (g0 + DRAW_GROUP).min(wp);
         sc.draws.resize((g1 - g0) * 2 * bpc, 0);
         let first = ((c0 + g0) * 2 * bpc) as u64;
-        crate::simd::run_kernel(&Draws, &plan.mask, plan.base, first, &mut sc.draws);
+        crate::sampler::run_kernel(&Draws, &plan.mask, plan.base, first, &mut sc.draws);
         for ci in g0..g1 {
             let d = &sc.draws[(ci - g0) * 2 * bpc..(ci - g0 + 1) * 2 * bpc];
             nonzero_bits(d, rows, k, &mut sc.bits[ci * words..(ci + 1) * words]);
@@ -622,8 +623,8 @@ mod tests {
     /// shapes and thread counts.
     #[test]
     fn fill_matches_reference() {
-        use crate::dist::normal::Normal;
-        use crate::generator::Generator;
+        use crate::rng::generator::Generator;
+        use crate::sampler::normal::Normal;
         fn check<T: Element>(rows: usize, cols: usize, sparsity: f64, view: &str, skew: usize) {
             let k = zeros_per_column(sparsity, rows).unwrap();
             let nz = rows - k;

@@ -1,7 +1,7 @@
 //! The deterministic initializers: eye and dirac (torch's exact semantics).
 
+use crate::buffer::layout::Layout;
 use crate::error::{Error, Result};
-use crate::layout::Layout;
 
 /// Logical indices of the ones torch.eye puts in a `rows x cols` matrix.
 pub fn eye_ones(shape: &[usize]) -> Result<Vec<usize>> {
@@ -56,7 +56,7 @@ pub fn set_ones(layout: &Layout, ones: &[usize]) {
 
 /// Writes one value at a logical index. Distinct indices may be written from different threads.
 pub fn set_value(layout: &Layout, i: usize, v: f64) {
-    use crate::element::DType;
+    use crate::buffer::element::DType;
     assert!(i < layout.len, "index {i} outside the view");
     let off = layout.offset_of(i);
     // SAFETY: i < layout.len, so the offset is inside the validated view.

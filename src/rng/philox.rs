@@ -79,18 +79,6 @@ impl Philox4x32 {
         [c0, c1, c2, c3]
     }
 
-    /// `L` consecutive blocks with the [`Isa`]'s explicit SIMD (16 lanes), or the lane loop.
-    #[inline(always)]
-    pub fn blocks_with<const L: usize, I: Isa>(&self, first: u64) -> [[u32; L]; 4] {
-        if L == 16 {
-            let b = I::philox16(self, first);
-            // SAFETY: L == 16, so the two array types are the same type.
-            unsafe { std::mem::transmute_copy::<[[u32; 16]; 4], [[u32; L]; 4]>(&b) }
-        } else {
-            self.blocks::<L>(first)
-        }
-    }
-
     /// Raw words of blocks `first..`, in block order (w0, w1, w2, w3 of each block).
     pub fn fill_raw(&self, first: u64, out: &mut [u32]) {
         for (i, chunk) in out.chunks_mut(4).enumerate() {
@@ -102,52 +90,14 @@ impl Philox4x32 {
     }
 }
 
-/// An instruction set for the Philox rounds. The compiler does not vectorize the 32x32->64-bit
-/// multiplies of the lane loop by itself, so the SIMD levels spell them out with intrinsics;
-/// the arithmetic is integer-exact, so every level gives the same words.
-pub trait Isa {
-    /// This level's vector type for a row of 16 lanes (see [`crate::vector`]).
-    type Row: crate::vector::Row16;
-    /// This level's float64 vector (see [`crate::vector64`]).
-    type Row64: crate::vector64::Vd;
-
-    fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4];
-
-    /// Writes lane-major `v[k][j]` in element order `out[4 * j + k]` (a 4 x 16 transpose).
-    /// A pure data movement, so every level gives the same result.
-    #[inline(always)]
-    fn interleave16(v: &[[f32; 16]; 4], out: &mut [f32]) {
-        let out = &mut out[..64];
-        for j in 0..16 {
-            for k in 0..4 {
-                out[4 * j + k] = v[k][j];
-            }
-        }
-    }
-}
-
-/// The lane loop, compiled for whatever the caller's target features are.
-pub struct Portable;
-
-impl Isa for Portable {
-    type Row = crate::vector::Pack<f32, 16>;
-    type Row64 = f64;
-    #[inline(always)]
-    fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
-        rng.blocks::<16>(first)
-    }
-}
-
+/// The ten rounds on 16 blocks with explicit x86 SIMD. The compiler does not vectorize the
+/// 32x32->64-bit multiplies of the lane loop by itself, so these spell them out with
+/// intrinsics; the arithmetic is integer-exact, so they give the words of [`Philox4x32::blocks`].
+/// The SIMD layer (`simd::isa`) calls them from code compiled for the matching features.
 #[cfg(target_arch = "x86_64")]
-pub use x86::{Avx2, Avx512};
-
-#[cfg(target_arch = "x86_64")]
-mod x86 {
+pub mod x86 {
     use super::*;
     use std::arch::x86_64::*;
-
-    /// AVX2: two batches of 8 blocks. Only call from code compiled with `avx2`.
-    pub struct Avx2;
 
     /// Ten rounds on `G` groups of 4 blocks, one block per 64-bit lane with the word in the low
     /// half. `vpmuludq` reads only the low halves, so a product is used as is: its high half is
@@ -183,81 +133,51 @@ mod x86 {
         c
     }
 
-    impl Isa for Avx2 {
-        type Row = crate::vector::Pack<crate::vector::F8, 2>;
-        type Row64 = crate::vector::Pack<crate::vector64::F64x4, 2>;
-        #[inline(always)]
-        fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
-            let mut out = [[0u32; 16]; 4];
-            // SAFETY: only instantiated inside functions compiled with avx2 (simd::run_kernel).
-            unsafe {
-                // Group g, lane l holds block 8 * (g / 2) + 2 * l + g % 2, so that packing the
-                // low halves of groups 2h and 2h + 1 gives blocks 8h..8h+8 in order.
-                let mut c = [[_mm256_setzero_si256(); 4]; 4];
-                for (g, cg) in c.iter_mut().enumerate() {
-                    let mut lo = [0u64; 4];
-                    let mut hi = [0u64; 4];
-                    for l in 0..4 {
-                        let b = first.wrapping_add((8 * (g / 2) + 2 * l + g % 2) as u64);
-                        lo[l] = b & 0xffff_ffff;
-                        hi[l] = b >> 32;
-                    }
-                    *cg = [
-                        _mm256_loadu_si256(lo.as_ptr() as *const __m256i),
-                        _mm256_loadu_si256(hi.as_ptr() as *const __m256i),
-                        _mm256_set1_epi64x(rng.stream as i64),
-                        _mm256_setzero_si256(),
-                    ];
+    /// 16 blocks from `first` as two batches of 8 (four groups of [`rounds256x`]).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2: call only from code compiled with `avx2`.
+    #[inline(always)]
+    pub unsafe fn blocks16_avx2(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
+        let mut out = [[0u32; 16]; 4];
+        // SAFETY: the caller guarantees AVX2 (see the function's Safety section).
+        unsafe {
+            // Group g, lane l holds block 8 * (g / 2) + 2 * l + g % 2, so that packing the
+            // low halves of groups 2h and 2h + 1 gives blocks 8h..8h+8 in order.
+            let mut c = [[_mm256_setzero_si256(); 4]; 4];
+            for (g, cg) in c.iter_mut().enumerate() {
+                let mut lo = [0u64; 4];
+                let mut hi = [0u64; 4];
+                for l in 0..4 {
+                    let b = first.wrapping_add((8 * (g / 2) + 2 * l + g % 2) as u64);
+                    lo[l] = b & 0xffff_ffff;
+                    hi[l] = b >> 32;
                 }
-                // Two groups at a time: four would hide more latency but spill registers
-                // (16 ymm registers hold two groups' state, multipliers and keys).
-                let [a, b, d, e] = c;
-                let x = rounds256x::<2>([a, b], rng.key);
-                let y = rounds256x::<2>([d, e], rng.key);
-                let r = [x[0], x[1], y[0], y[1]];
-                for h in 0..2 {
-                    for w in 0..4 {
-                        let packed = _mm256_blend_epi32::<0b1010_1010>(
-                            r[2 * h][w],
-                            _mm256_slli_epi64::<32>(r[2 * h + 1][w]),
-                        );
-                        _mm256_storeu_si256(out[w][h * 8..].as_mut_ptr() as *mut __m256i, packed);
-                    }
-                }
+                *cg = [
+                    _mm256_loadu_si256(lo.as_ptr() as *const __m256i),
+                    _mm256_loadu_si256(hi.as_ptr() as *const __m256i),
+                    _mm256_set1_epi64x(rng.stream as i64),
+                    _mm256_setzero_si256(),
+                ];
             }
-            out
-        }
-
-        #[inline(always)]
-        fn interleave16(v: &[[f32; 16]; 4], out: &mut [f32]) {
-            let out = &mut out[..64];
-            // SAFETY: only instantiated inside functions compiled with avx2; `out` has 64
-            // elements and every load/store below stays within `v` and `out`.
-            unsafe {
-                for h in 0..2 {
-                    let ld = |k: usize| _mm256_loadu_ps(v[k][8 * h..].as_ptr());
-                    let (v0, v1, v2, v3) = (ld(0), ld(1), ld(2), ld(3));
-                    let t0 = _mm256_unpacklo_ps(v0, v1);
-                    let t1 = _mm256_unpackhi_ps(v0, v1);
-                    let t2 = _mm256_unpacklo_ps(v2, v3);
-                    let t3 = _mm256_unpackhi_ps(v2, v3);
-                    // s_b holds the four words of blocks b (low 128 bits) and b + 4 (high).
-                    let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-                    let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-                    let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-                    let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-                    let o = out[32 * h..].as_mut_ptr();
-                    _mm256_storeu_ps(o, _mm256_permute2f128_ps::<0x20>(s0, s1));
-                    _mm256_storeu_ps(o.add(8), _mm256_permute2f128_ps::<0x20>(s2, s3));
-                    _mm256_storeu_ps(o.add(16), _mm256_permute2f128_ps::<0x31>(s0, s1));
-                    _mm256_storeu_ps(o.add(24), _mm256_permute2f128_ps::<0x31>(s2, s3));
+            // Two groups at a time: four would hide more latency but spill registers
+            // (16 ymm registers hold two groups' state, multipliers and keys).
+            let [a, b, d, e] = c;
+            let x = rounds256x::<2>([a, b], rng.key);
+            let y = rounds256x::<2>([d, e], rng.key);
+            let r = [x[0], x[1], y[0], y[1]];
+            for h in 0..2 {
+                for w in 0..4 {
+                    let packed = _mm256_blend_epi32::<0b1010_1010>(
+                        r[2 * h][w],
+                        _mm256_slli_epi64::<32>(r[2 * h + 1][w]),
+                    );
+                    _mm256_storeu_si256(out[w][h * 8..].as_mut_ptr() as *mut __m256i, packed);
                 }
             }
         }
+        out
     }
-
-    /// AVX-512: one batch of 16 blocks. Only call from code compiled with `avx512f`.
-    pub struct Avx512;
 
     #[inline(always)]
     unsafe fn mulhilo512(c: __m512i, m: __m512i) -> (__m512i, __m512i) {
@@ -268,51 +188,50 @@ mod x86 {
         (hi, lo)
     }
 
-    impl Isa for Avx512 {
-        type Row = crate::vector::Pack<crate::vector::F16, 1>;
-        // AVX-512 machines run the four-lane AVX2 float64 math (the float64 normal stream only).
-        type Row64 = crate::vector::Pack<crate::vector64::F64x4, 2>;
-        #[inline(always)]
-        fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
-            let mut out = [[0u32; 16]; 4];
-            // SAFETY: only instantiated inside functions compiled with avx512f (simd::run_kernel).
-            unsafe {
-                let mut lo = [0u32; 16];
-                let mut hi = [0u32; 16];
-                for j in 0..16 {
-                    let c = first.wrapping_add(j as u64);
-                    lo[j] = c as u32;
-                    hi[j] = (c >> 32) as u32;
-                }
-                let mut c = [
-                    _mm512_loadu_si512(lo.as_ptr() as *const __m512i),
-                    _mm512_loadu_si512(hi.as_ptr() as *const __m512i),
-                    _mm512_set1_epi32(rng.stream as i32),
-                    _mm512_setzero_si512(),
-                ];
-                let m0 = _mm512_set1_epi32(M0 as i32);
-                let m1 = _mm512_set1_epi32(M1 as i32);
-                let (mut k0, mut k1) = (rng.key[0], rng.key[1]);
-                for _ in 0..10 {
-                    let (hi0, lo0) = mulhilo512(c[0], m0);
-                    let (hi1, lo1) = mulhilo512(c[2], m1);
-                    let kk0 = _mm512_set1_epi32(k0 as i32);
-                    let kk1 = _mm512_set1_epi32(k1 as i32);
-                    c = [
-                        _mm512_xor_si512(_mm512_xor_si512(hi1, c[1]), kk0),
-                        lo1,
-                        _mm512_xor_si512(_mm512_xor_si512(hi0, c[3]), kk1),
-                        lo0,
-                    ];
-                    k0 = k0.wrapping_add(W0);
-                    k1 = k1.wrapping_add(W1);
-                }
-                for w in 0..4 {
-                    _mm512_storeu_si512(out[w].as_mut_ptr() as *mut __m512i, c[w]);
-                }
+    /// 16 blocks from `first` in one batch of 16-lane registers.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F: call only from code compiled with `avx512f`.
+    #[inline(always)]
+    pub unsafe fn blocks16_avx512(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
+        let mut out = [[0u32; 16]; 4];
+        // SAFETY: the caller guarantees AVX-512F (see the function's Safety section).
+        unsafe {
+            let mut lo = [0u32; 16];
+            let mut hi = [0u32; 16];
+            for j in 0..16 {
+                let c = first.wrapping_add(j as u64);
+                lo[j] = c as u32;
+                hi[j] = (c >> 32) as u32;
             }
-            out
+            let mut c = [
+                _mm512_loadu_si512(lo.as_ptr() as *const __m512i),
+                _mm512_loadu_si512(hi.as_ptr() as *const __m512i),
+                _mm512_set1_epi32(rng.stream as i32),
+                _mm512_setzero_si512(),
+            ];
+            let m0 = _mm512_set1_epi32(M0 as i32);
+            let m1 = _mm512_set1_epi32(M1 as i32);
+            let (mut k0, mut k1) = (rng.key[0], rng.key[1]);
+            for _ in 0..10 {
+                let (hi0, lo0) = mulhilo512(c[0], m0);
+                let (hi1, lo1) = mulhilo512(c[2], m1);
+                let kk0 = _mm512_set1_epi32(k0 as i32);
+                let kk1 = _mm512_set1_epi32(k1 as i32);
+                c = [
+                    _mm512_xor_si512(_mm512_xor_si512(hi1, c[1]), kk0),
+                    lo1,
+                    _mm512_xor_si512(_mm512_xor_si512(hi0, c[3]), kk1),
+                    lo0,
+                ];
+                k0 = k0.wrapping_add(W0);
+                k1 = k1.wrapping_add(W1);
+            }
+            for w in 0..4 {
+                _mm512_storeu_si512(out[w].as_mut_ptr() as *mut __m512i, c[w]);
+            }
         }
+        out
     }
 }
 
@@ -354,14 +273,14 @@ mod tests {
         if is_x86_feature_detected!("avx2") {
             #[target_feature(enable = "avx2")]
             unsafe fn run(g: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
-                Avx2::philox16(g, first)
+                x86::blocks16_avx2(g, first)
             }
             assert_eq!(unsafe { run(&g, first) }, want);
         }
         if is_x86_feature_detected!("avx512f") {
             #[target_feature(enable = "avx512f")]
             unsafe fn run(g: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
-                Avx512::philox16(g, first)
+                x86::blocks16_avx512(g, first)
             }
             assert_eq!(unsafe { run(&g, first) }, want);
         }

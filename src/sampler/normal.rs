@@ -6,13 +6,14 @@
 //! float64 stream: the block's two 53-bit uniforms give values 0 and 1.
 
 use super::{unit_f64_53, words4, BlockKernel, Distribution, Words4};
-use crate::element::clamp;
+use crate::buffer::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::libm_lanes::{log_positive_normal, SinCos};
-use crate::math::{cos_sin_turns, ln};
-use crate::philox::{Isa, Philox4x32};
-use crate::vector::{self, Pack, Vf, Vu};
-use crate::vector64::{map_lanes, LaneFn, Vd};
+use crate::rng::philox::Philox4x32;
+use crate::simd::isa::Isa;
+use crate::simd::libm_lanes::{log_positive_normal, SinCos};
+use crate::simd::math::{cos_sin_turns, ln};
+use crate::simd::vector::{self, Pack, Vf, Vu};
+use crate::simd::vector64::{map_lanes, LaneFn, Vd};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Normal {
@@ -68,7 +69,7 @@ impl BlockKernel<f32> for NormalKernel<f32> {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
-        words4::<_, L, I>(self, &rng.blocks_with::<L, I>(block), out);
+        words4::<_, L, I>(self, &I::blocks::<L>(rng, block), out);
     }
 }
 
@@ -76,7 +77,7 @@ impl BlockKernel<f64> for NormalKernel<f64> {
     const PER_BLOCK: usize = 2;
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f64]) {
-        let w = rng.blocks_with::<L, I>(block);
+        let w = I::blocks::<L>(rng, block);
         let (mut u1, mut angle) = ([0f64; L], [0f64; L]);
         for j in 0..L {
             u1[j] = unit_f64_53(w[0][j], w[1][j]) + 0.5 / 9_007_199_254_740_992.0;
@@ -135,7 +136,7 @@ impl Distribution for Normal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dist::fill_range;
+    use crate::sampler::fill_range;
 
     #[test]
     fn moments_f32() {
@@ -143,7 +144,7 @@ mod tests {
         let k = d.kernel32((-f32::MAX, f32::MAX));
         let rng = Philox4x32::new(7, 0);
         let mut v = vec![0f32; 1 << 20];
-        fill_range::<f32, _, 16, crate::philox::Portable>(&k, &rng, 0, 0, &mut v);
+        fill_range::<f32, _, 16, crate::simd::isa::Portable>(&k, &rng, 0, 0, &mut v);
         let n = v.len() as f64;
         let m = v.iter().map(|&x| x as f64).sum::<f64>() / n;
         let var = v.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n;
@@ -156,10 +157,10 @@ mod tests {
         let k = d.kernel32((-f32::MAX, f32::MAX));
         let rng = Philox4x32::new(99, 0);
         let mut whole = vec![0f32; 1000];
-        fill_range::<f32, _, 16, crate::philox::Portable>(&k, &rng, 5, 0, &mut whole);
+        fill_range::<f32, _, 16, crate::simd::isa::Portable>(&k, &rng, 5, 0, &mut whole);
         for (s, e) in [(0, 1), (3, 70), (1, 999), (64, 65), (7, 1000)] {
             let mut part = vec![0f32; e - s];
-            fill_range::<f32, _, 1, crate::philox::Portable>(&k, &rng, 5, s as u64, &mut part);
+            fill_range::<f32, _, 1, crate::simd::isa::Portable>(&k, &rng, 5, s as u64, &mut part);
             assert_eq!(&whole[s..e], &part[..], "{s}..{e}");
         }
     }

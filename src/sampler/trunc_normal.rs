@@ -10,12 +10,13 @@
 //! a call takes depends only on its parameters.
 
 use super::{interleave4, unit_f64_53, words4, BlockKernel, Distribution, Words4};
-use crate::element::clamp;
+use crate::buffer::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::math::{erfinv_central, norm_cdf, norm_ppf, NormPpf};
-use crate::philox::{Isa, Philox4x32};
-use crate::vector::{self, Pack, Vf, Vu};
-use crate::vector64::{map_lanes, Vd};
+use crate::rng::philox::Philox4x32;
+use crate::simd::isa::Isa;
+use crate::simd::math::{erfinv_central, norm_cdf, norm_ppf, NormPpf};
+use crate::simd::vector::{self, Pack, Vf, Vu};
+use crate::simd::vector64::{map_lanes, Vd};
 
 #[derive(Clone, Copy, Debug)]
 pub struct TruncNormal {
@@ -83,7 +84,7 @@ struct Window {
 
 impl Window {
     /// `mean + std clamp(ppf(p_lo + u p_span), lo, hi)` for `L` uniforms, `V::LANES` at a
-    /// time where `L` allows (the same bits as one at a time: see [`crate::math::norm_ppf_lanes`]).
+    /// time where `L` allows (the same bits as one at a time: see [`crate::simd::math::norm_ppf_lanes`]).
     #[inline(always)]
     fn values<V: Vd, const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
         let p: [f64; L] = std::array::from_fn(|j| self.p_lo + u[j] * self.p_span);
@@ -157,7 +158,7 @@ impl BlockKernel<f32> for TruncNormalKernel<f32> {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
-        let w = rng.blocks_with::<L, I>(block);
+        let w = I::blocks::<L>(rng, block);
         if let Some(c) = &self.central {
             let k = CentralKernel {
                 c,
@@ -183,7 +184,7 @@ impl BlockKernel<f64> for TruncNormalKernel<f64> {
     const PER_BLOCK: usize = 2;
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f64]) {
-        let w = rng.blocks_with::<L, I>(block);
+        let w = I::blocks::<L>(rng, block);
         let u0: [f64; L] = std::array::from_fn(|j| unit_f64_53(w[0][j], w[1][j]));
         let u1: [f64; L] = std::array::from_fn(|j| unit_f64_53(w[2][j], w[3][j]));
         let (x0, x1) = (
@@ -241,8 +242,8 @@ impl Distribution for TruncNormal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dist::fill_range;
-    use crate::element::interval;
+    use crate::buffer::element::interval;
+    use crate::sampler::fill_range;
 
     #[test]
     fn deep_tail_stays_inside_and_has_the_right_mean() {
@@ -251,7 +252,7 @@ mod tests {
         let k = d.kernel64(interval::<f64>(5.0, 6.0).unwrap());
         let rng = Philox4x32::new(3, 0);
         let mut v = vec![0f64; 200_000];
-        fill_range::<f64, _, 16, crate::philox::Portable>(&k, &rng, 0, 0, &mut v);
+        fill_range::<f64, _, 16, crate::simd::isa::Portable>(&k, &rng, 0, 0, &mut v);
         assert!(v.iter().all(|&x| (5.0..=6.0).contains(&x)));
         let m = v.iter().sum::<f64>() / v.len() as f64;
         assert!((m - 5.1832).abs() < 2e-3, "{m}");

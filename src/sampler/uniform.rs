@@ -4,9 +4,10 @@
 //! form cannot overflow for any finite `a, b`); float64 stream: `a + (b - a) u` with 53 bits.
 
 use super::{interleave4, unit_f32, unit_f64_53, BlockKernel, Distribution};
-use crate::element::clamp;
+use crate::buffer::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::philox::{Isa, Philox4x32};
+use crate::rng::philox::Philox4x32;
+use crate::simd::isa::Isa;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Uniform {
@@ -56,7 +57,7 @@ impl BlockKernel<f32> for UniformKernel<f32> {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
-        let w = rng.blocks_with::<L, I>(block);
+        let w = I::blocks::<L>(rng, block);
         let mut v = [[0f32; L]; 4];
         for j in 0..L {
             for k in 0..4 {
@@ -73,7 +74,7 @@ impl BlockKernel<f64> for UniformKernel<f64> {
     const PER_BLOCK: usize = 2;
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f64]) {
-        let w = rng.blocks_with::<L, I>(block);
+        let w = I::blocks::<L>(rng, block);
         for j in 0..L {
             let x0 = self.a + self.d * unit_f64_53(w[0][j], w[1][j]);
             let x1 = self.a + self.d * unit_f64_53(w[2][j], w[3][j]);

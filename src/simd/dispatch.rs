@@ -2,7 +2,7 @@
 //!
 //! Every kernel is written once, as plain lane loops over `[T; L]` arrays with IEEE-exact
 //! operations only (add, mul, div, sqrt, conversions, integer ops; never a fused multiply-add
-//! the compiler chose by itself). [`run_kernel`] compiles that one source several times with
+//! the compiler chose by itself). [`dispatch`] compiles that one source several times with
 //! different target features and picks one at run time. Because the arithmetic is exact and
 //! identical in every copy, every path yields the same bits: the SIMD level is a speed choice,
 //! never a value choice. `FERROINIT_FORCE_SCALAR=1` selects the one-lane path, for tests.
@@ -66,50 +66,40 @@ pub fn level() -> Level {
     *LEVEL.get_or_init(detect)
 }
 
-use crate::dist::{fill_range, BlockKernel};
-use crate::philox::{Philox4x32, Portable};
+use crate::simd::isa::{Isa, Portable};
 
-/// Runs `fill_range` with the kernel compiled for the detected [`Level`]. Generic functions
-/// with `#[target_feature]` are monomorphized per kernel, and the `#[inline(always)]` kernel
-/// bodies are compiled inside them, so one source gives every SIMD width.
-pub fn run_kernel<T: Copy + Default, K: BlockKernel<T>>(
-    k: &K,
-    rng: &Philox4x32,
-    base: u64,
-    first: u64,
-    out: &mut [T],
-) {
+/// Work compiled once per SIMD level: [`dispatch`] calls `run::<L, I>` from inside a function
+/// compiled with `I`'s target features. Implementations must be `#[inline(always)]` down to
+/// their lane loops, or the loops are compiled without those features. The dispatcher defines
+/// this trait and the samplers implement it, so the SIMD layer never names a sampler.
+pub trait Kernel {
+    /// Runs with `L` lanes per batch (1 on the scalar level, else 16) on instruction set `I`.
+    fn run<const L: usize, I: Isa>(self);
+}
+
+/// Runs `k` compiled for the detected [`Level`]. Generic functions with `#[target_feature]`
+/// are monomorphized per kernel, and the `#[inline(always)]` kernel bodies are compiled inside
+/// them, so one source gives every SIMD width.
+pub fn dispatch<K: Kernel>(k: K) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2")]
-        unsafe fn v512<T: Copy + Default, K: BlockKernel<T>>(
-            k: &K,
-            rng: &Philox4x32,
-            base: u64,
-            first: u64,
-            out: &mut [T],
-        ) {
-            fill_range::<T, K, 16, crate::philox::Avx512>(k, rng, base, first, out)
+        unsafe fn v512<K: Kernel>(k: K) {
+            k.run::<16, crate::simd::isa::Avx512>()
         }
         #[target_feature(enable = "avx2,fma,bmi2")]
-        unsafe fn v256<T: Copy + Default, K: BlockKernel<T>>(
-            k: &K,
-            rng: &Philox4x32,
-            base: u64,
-            first: u64,
-            out: &mut [T],
-        ) {
-            fill_range::<T, K, 16, crate::philox::Avx2>(k, rng, base, first, out)
+        unsafe fn v256<K: Kernel>(k: K) {
+            k.run::<16, crate::simd::isa::Avx2>()
         }
         match level() {
             // SAFETY: level() reports these only after detecting the CPU features.
-            Level::Avx512 => return unsafe { v512(k, rng, base, first, out) },
-            Level::Avx2 => return unsafe { v256(k, rng, base, first, out) },
+            Level::Avx512 => return unsafe { v512(k) },
+            Level::Avx2 => return unsafe { v256(k) },
             _ => {}
         }
     }
     match level() {
-        Level::Scalar => fill_range::<T, K, 1, Portable>(k, rng, base, first, out),
-        _ => fill_range::<T, K, 16, Portable>(k, rng, base, first, out),
+        Level::Scalar => k.run::<1, Portable>(),
+        _ => k.run::<16, Portable>(),
     }
 }

@@ -8,7 +8,7 @@
 //! callers' inputs take rarely are not restated: [`sincos_lanes`] reports them, and the caller
 //! recomputes those lanes with `libm` itself.
 
-use crate::vector64::{LaneFn, Vd};
+use crate::simd::vector64::{LaneFn, Vd};
 
 // libm's constants, by their bits (the decimal forms in its source round to these).
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000); // 6.93147180369123816490e-01
@@ -219,7 +219,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_lanes_match_scalar() {
-        use crate::vector64::{map_lanes, on_avx2};
+        use crate::simd::vector64::{map_lanes, on_avx2};
         struct Log;
         impl LaneFn<1> for Log {
             fn lanes<V: Vd>(&self, x: V) -> [V; 1] {

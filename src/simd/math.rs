@@ -5,9 +5,9 @@
 //! The float64 functions use `libm` (a pure-Rust port of musl), which is the same code, and so
 //! the same bits, on every platform, unlike the system libm.
 
-use crate::libm_lanes::log_positive_normal;
-use crate::vector::{select, Vf, Vu};
-use crate::vector64::{LaneFn, Vd};
+use crate::simd::libm_lanes::log_positive_normal;
+use crate::simd::vector::{select, Vf, Vu};
+use crate::simd::vector64::{LaneFn, Vd};
 
 /// `p = p * x + c` for every coefficient `c`, in order (Horner).
 #[inline(always)]
@@ -343,7 +343,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn norm_ppf_avx2_lanes_match_scalar() {
-        use crate::vector64::{map_lanes, on_avx2};
+        use crate::simd::vector64::{map_lanes, on_avx2};
         let ps = ppf_probes();
         for c in ps.chunks_exact(8) {
             let c: &[f64; 8] = c.try_into().unwrap();

@@ -129,7 +129,7 @@ impl Vu for u32 {
 }
 
 /// `G` vectors used as one: every operation is applied to all `G` before the next. Packs of
-/// float32 vectors are [`Vf`]s, packs of float64 ones [`crate::vector64::Vd`]s.
+/// float32 vectors are [`Vf`]s, packs of float64 ones [`crate::simd::vector64::Vd`]s.
 #[derive(Clone, Copy)]
 pub struct Pack<V, const G: usize>(pub [V; G]);
 
@@ -246,7 +246,7 @@ pub use x86::{F16, F8, U16, U8};
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     //! SAFETY (whole module): these types are only created and used inside functions compiled
-    //! with the matching target features (`simd::run_kernel` after CPU detection).
+    //! with the matching target features (`simd::dispatch` after CPU detection).
     use super::*;
     use std::arch::x86_64::*;
 
@@ -424,7 +424,7 @@ mod tests {
         let xs = [-3.0f32, -0.0, 0.0, 1.0, 2.5, f32::NAN, f32::INFINITY];
         for &(lo, hi) in &[(-0.0f32, 0.0f32), (0.0, 0.0), (-1.0, 2.0), (0.0, 1.0)] {
             for &x in &xs {
-                let want = crate::element::clamp(x, lo, hi);
+                let want = crate::buffer::element::clamp(x, lo, hi);
                 let got = clamp(x, lo, hi);
                 assert_eq!(got.to_bits(), want.to_bits(), "{x} in [{lo}, {hi}]");
             }
@@ -438,7 +438,7 @@ mod tests {
         if !is_x86_feature_detected!("avx2") {
             return;
         }
-        use crate::math::{cos_sin_turns, erfinv_central, ln};
+        use crate::simd::math::{cos_sin_turns, erfinv_central, ln};
         #[target_feature(enable = "avx2")]
         unsafe fn rows(w: &[u32; 16]) -> [[f32; 16]; 4] {
             type R = Pack<F8, 2>;

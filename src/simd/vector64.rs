@@ -1,12 +1,12 @@
-//! Float64 vectors for the float64 sampler math ([`crate::libm_lanes`]): scalar `f64`, or four
+//! Float64 vectors for the float64 sampler math ([`crate::simd::libm_lanes`]): scalar `f64`, or four
 //! lanes in an AVX2 register.
 //!
-//! Invariant: as in [`crate::vector`], every operation is IEEE-exact and lane-wise (add, sub,
+//! Invariant: as in [`crate::simd::vector`], every operation is IEEE-exact and lane-wise (add, sub,
 //! mul, div, sqrt, ordered compares, bit operations on the lanes' representations; never a
 //! fused multiply-add), so both implementations give the same bits for the same lanes.
 //! Masks are vectors whose lanes are all ones (true) or all zeros (false).
 
-use crate::vector::Pack;
+use crate::simd::vector::Pack;
 use std::ops::{Add, Div, Mul, Sub};
 
 /// A vector of float64 lanes.
@@ -217,7 +217,7 @@ pub use x86::F64x4;
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     //! SAFETY (whole module): `F64x4` is only created and used inside functions compiled with
-    //! AVX2 (`simd::run_kernel` after CPU detection); loads and stores check their lengths.
+    //! AVX2 (`simd::dispatch` after CPU detection); loads and stores check their lengths.
     use super::*;
     use std::arch::x86_64::*;
 
