@@ -1,13 +1,14 @@
 //! Python arrays to core [`Layout`]s: NumPy arrays directly (the fast path), ferroinit's own
-//! buffers, and any other DLPack producer through `__dlpack__`; dtypes by NumPy descriptor.
+//! buffers, and any other DLPack producer through `__dlpack__`; dtypes by NumPy descriptor;
+//! and `empty()`, a NumPy array over memory Rust allocated.
 
-use super::buffer::RustBuffer;
+use super::buffer::{new_buffer, RustBuffer};
 use super::call::to_pyerr;
 use super::dlpack;
 use crate::buffer::dlpack::{c_strides, Imported};
 use crate::buffer::element::DType;
 use crate::buffer::layout::{Layout, Shard};
-use numpy::npyffi::flags;
+use numpy::npyffi::{self, flags, NpyTypes, PY_ARRAY_API};
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -93,4 +94,48 @@ pub fn layout_of(
         Layout::new(ptr, dt, arr.shape(), arr.strides(), shard).map_err(to_pyerr)?,
         None,
     ))
+}
+
+/// A new C-contiguous, uninitialized array of `shape` and `dtype` whose memory Rust allocated
+/// and NumPy owns (through its base object) without a copy.
+#[pyfunction]
+pub fn empty<'py>(
+    py: Python<'py>,
+    shape: Vec<usize>,
+    dtype: &Bound<'py, PyArrayDescr>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let dt = dtype_of(dtype)?;
+    let owner = new_buffer(shape.clone(), dt)?;
+    let data = owner.buf.as_ptr();
+    let owner = Py::new(py, owner)?;
+    let mut dims: Vec<npyffi::npy_intp> = shape.iter().map(|&d| d as npyffi::npy_intp).collect();
+    // SAFETY: numpy's C API with a valid descr (a new reference, which NewFromDescr steals),
+    // dims of length nd, and data valid for the buffer's bytes for as long as `owner` lives;
+    // the array takes `owner` as its base, so it keeps the memory alive.
+    unsafe {
+        let arr = PY_ARRAY_API.PyArray_NewFromDescr(
+            py,
+            npyffi::get_type_object(py, NpyTypes::PyArray_Type),
+            dtype.clone().into_dtype_ptr(),
+            dims.len() as std::os::raw::c_int,
+            dims.as_mut_ptr(),
+            std::ptr::null_mut(),
+            data as *mut std::os::raw::c_void,
+            flags::NPY_ARRAY_CARRAY,
+            std::ptr::null_mut(),
+        );
+        if arr.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let arr = Bound::from_owned_ptr(py, arr);
+        if PY_ARRAY_API.PyArray_SetBaseObject(
+            py,
+            arr.as_ptr() as *mut npyffi::PyArrayObject,
+            owner.into_ptr(),
+        ) < 0
+        {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(arr)
+    }
 }

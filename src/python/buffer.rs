@@ -1,14 +1,11 @@
-//! `ferroinit._core.RustBuffer` and the allocating entry points: memory Rust allocates, as a
-//! DLPack producer and as the base object of NumPy arrays.
+//! `ferroinit._core.RustBuffer`: memory Rust allocates, as a DLPack producer and as the base
+//! object of NumPy arrays (`array::empty`), and `buffer()`, which makes one.
 
-use super::array::dtype_of;
 use super::call::to_pyerr;
 use super::dlpack;
 use crate::buffer::alloc::{array_bytes, Buffer};
 use crate::buffer::dlpack::{DLPACK_MAJOR, DL_CPU, FLAG_IS_COPIED};
 use crate::buffer::element::DType;
-use numpy::npyffi::{self, flags, NpyTypes, PY_ARRAY_API};
-use numpy::{PyArrayDescr, PyArrayDescrMethods};
 use pyo3::exceptions::{PyBufferError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -25,7 +22,7 @@ pub struct RustBuffer {
     pub(crate) shape: Vec<usize>,
 }
 
-fn new_buffer(shape: Vec<usize>, dtype: DType) -> PyResult<RustBuffer> {
+pub fn new_buffer(shape: Vec<usize>, dtype: DType) -> PyResult<RustBuffer> {
     let buf = Arc::new(Buffer::for_array(&shape, dtype).map_err(to_pyerr)?);
     Ok(RustBuffer { buf, dtype, shape })
 }
@@ -122,48 +119,4 @@ impl RustBuffer {
 #[pyfunction]
 pub fn buffer(shape: Vec<usize>, dtype: &str) -> PyResult<RustBuffer> {
     new_buffer(shape, dtype_named(dtype)?)
-}
-
-/// A new C-contiguous, uninitialized array of `shape` and `dtype` whose memory Rust allocated
-/// and NumPy owns (through its base object) without a copy.
-#[pyfunction]
-pub fn empty<'py>(
-    py: Python<'py>,
-    shape: Vec<usize>,
-    dtype: &Bound<'py, PyArrayDescr>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let dt = dtype_of(dtype)?;
-    let owner = new_buffer(shape.clone(), dt)?;
-    let data = owner.buf.as_ptr();
-    let owner = Py::new(py, owner)?;
-    let mut dims: Vec<npyffi::npy_intp> = shape.iter().map(|&d| d as npyffi::npy_intp).collect();
-    // SAFETY: numpy's C API with a valid descr (a new reference, which NewFromDescr steals),
-    // dims of length nd, and data valid for the buffer's bytes for as long as `owner` lives;
-    // the array takes `owner` as its base, so it keeps the memory alive.
-    unsafe {
-        let arr = PY_ARRAY_API.PyArray_NewFromDescr(
-            py,
-            npyffi::get_type_object(py, NpyTypes::PyArray_Type),
-            dtype.clone().into_dtype_ptr(),
-            dims.len() as std::os::raw::c_int,
-            dims.as_mut_ptr(),
-            std::ptr::null_mut(),
-            data as *mut std::os::raw::c_void,
-            flags::NPY_ARRAY_CARRAY,
-            std::ptr::null_mut(),
-        );
-        if arr.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        let arr = Bound::from_owned_ptr(py, arr);
-        if PY_ARRAY_API.PyArray_SetBaseObject(
-            py,
-            arr.as_ptr() as *mut npyffi::PyArrayObject,
-            owner.into_ptr(),
-        ) < 0
-        {
-            return Err(PyErr::fetch(py));
-        }
-        Ok(arr)
-    }
 }

@@ -3,8 +3,8 @@
 //! and maps errors to Python exceptions. No math here.
 //!
 //! - [`call`]: the GIL release and error mapping every function goes through.
-//! - [`array`]: Python arrays to layouts. [`dlpack`]: DLPack capsules in and out.
-//! - [`generator`]: the `Generator` class. [`buffer`]: `RustBuffer`, `empty`, `buffer`.
+//! - [`array`]: Python arrays to layouts, and `empty`. [`dlpack`]: DLPack capsules in and out.
+//! - [`generator`]: the `Generator` class. [`buffer`]: `RustBuffer` and `buffer`.
 //! - [`init`]: the initializer functions.
 
 mod array;
@@ -35,7 +35,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(init::sparse_, m)?)?;
     m.add_function(wrap_pyfunction!(init::calculate_gain, m)?)?;
     m.add_function(wrap_pyfunction!(init::fan_in_and_fan_out, m)?)?;
-    m.add_function(wrap_pyfunction!(buffer::empty, m)?)?;
+    m.add_function(wrap_pyfunction!(array::empty, m)?)?;
     m.add_function(wrap_pyfunction!(buffer::buffer, m)?)?;
     m.add_function(wrap_pyfunction!(init::simd_level, m)?)?;
     m.add("DEFAULT_SEED", DEFAULT_SEED)?;

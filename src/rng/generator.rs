@@ -4,7 +4,7 @@
 //! calls that share a generator, from any number of threads, never get overlapping ranges; what
 //! each call gets depends on the order in which the calls reserve.
 
-use crate::rng::philox::Philox4x32;
+use super::philox::Philox4x32;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// torch's default seed, so an unseeded program is still reproducible.
