@@ -1,4 +1,4 @@
-"""The wheel a user installs: ``maturin build --release`` makes one abi3 wheel (CPython >= 3.9)
+"""The wheel a user installs: ``maturin build --release`` makes one abi3 wheel (CPython >= 3.10)
 that installs and imports in a fresh virtualenv whose PATH has no cargo or rustc, and gives
 the golden values there.
 
@@ -72,8 +72,8 @@ def test_abi3_wheel_installs_and_imports_without_rust(tmp_path):
     )
     wheels = sorted(dist.glob("ferroinit-*.whl"))
     assert len(wheels) == 1, wheels
-    # One wheel for every CPython from requires-python's 3.9 on.
-    assert "-cp39-abi3-" in wheels[0].name, wheels[0].name
+    # One wheel for every CPython from requires-python's 3.10 on.
+    assert "-cp310-abi3-" in wheels[0].name, wheels[0].name
 
     # Fresh, but over the system site-packages: numpy comes from there (no network needed);
     # the wheel goes into the virtualenv itself, ahead of any ferroinit installed outside.
