@@ -22,17 +22,11 @@ import ferroinit.dask as fd
 import numpy as np
 import pytest
 from conftest import FLOAT_DTYPE_IDS, FLOAT_DTYPES
+from ferroinit import _registry
 
-# name -> (positional parameters, minimum number of dimensions)
-RANDOM = {
-    "uniform": ((-0.5, 2.0), 1),
-    "normal": ((0.3, 1.7), 1),
-    "trunc_normal": ((0.1, 1.0, -1.5, 2.5), 1),
-    "xavier_uniform": ((1.3,), 2),
-    "xavier_normal": ((0.7,), 2),
-    "kaiming_uniform": ((0.2, "fan_in", "leaky_relu"), 2),
-    "kaiming_normal": ((0, "fan_out", "relu"), 2),
-}
+# name -> (positional parameters, minimum number of dimensions): every random constructor
+RANDOM = {e.allocating: (e.test_args, e.ndim[0])
+          for e in _registry.select(dask=True, random=True)}
 
 # (shape, chunks): auto, one chunk, regular, irregular, one-element-wide, 1-D, conv kernels
 CHUNKINGS = [

@@ -12,24 +12,18 @@ import ferroinit as init
 import numpy as np
 import pytest
 from conftest import sentinel
+from ferroinit import _registry
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# (name, positional args after x/shape, keyword args)
-RANDOM_INITS = [
-    ("uniform", (-1.0, 2.0), {}),
-    ("normal", (0.5, 2.0), {}),
-    ("trunc_normal", (0.0, 1.0, -1.5, 2.5), {}),
-    ("xavier_uniform", (1.3,), {}),
-    ("xavier_normal", (), {"gain": 0.7}),
-    ("kaiming_uniform", (0.1,), {}),
-    ("kaiming_normal", (), {"mode": "fan_out", "nonlinearity": "relu"}),
-    ("orthogonal", (1.5,), {}),
-    ("sparse", (0.3,), {"std": 0.5}),
-]
+# (name, positional args after x/shape, keyword args): every random torch.nn.init
+# initializer, each parameter given a non-default value (the registry's test_args)
+RANDOM_INITS = [(e.allocating, e.test_args, {})
+                for e in _registry.select(family=_registry.TORCH, random=True)]
 RANDOM_IDS = [r[0] for r in RANDOM_INITS]
-# initializers whose generator advance is the plain "random fill" rule
-FILL_INITS = {"uniform", "normal", "trunc_normal", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"}
+# initializers whose generator advance is the plain "random fill" rule (the elementwise ones)
+FILL_INITS = {e.allocating for e in _registry.select(family=_registry.TORCH, random=True,
+                                                       shardable=True)}
 
 
 def fill_blocks(n, dtype):
@@ -91,8 +85,8 @@ def test_generator_successive_calls_differ(name, args, kwargs):
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8, 1000, 1_000_003])
 @pytest.mark.parametrize("name", sorted(FILL_INITS))
 def test_position_advances_by_documented_amount(float_dtype, name, n):
-    args = {"uniform": (), "normal": (), "trunc_normal": ()}.get(name, ())
-    shape = (n,) if name in ("uniform", "normal", "trunc_normal") else (1, n)
+    args = ()
+    shape = (n,) if _registry.get(name).ndim[0] <= 1 else (1, n)
     g = init.Generator(9)
     g.set_state((9, 1000))
     _call_alloc(name, shape, args, {}, float_dtype, g)
@@ -351,7 +345,8 @@ def test_noncontiguous_view_equals_contiguous_fill(view, name, args, kwargs):
         assert g_view.get_state() == g_ref.get_state()
 
 
-@pytest.mark.parametrize("name", ["constant", "ones", "zeros", "eye", "dirac"])
+@pytest.mark.parametrize("name", [n[:-1] for n in _registry.names(family=_registry.TORCH,
+                                                                   random=False)])
 def test_noncontiguous_view_deterministic_inits(name):
     if name == "dirac":
         base = sentinel((5, 3, 4, 6), np.float32)

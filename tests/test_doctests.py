@@ -6,7 +6,8 @@ import importlib
 
 import pytest
 
-MODULES = ["ferroinit", "ferroinit.families", "ferroinit.torch", "ferroinit.dask", "ferroinit.bench"]
+MODULES = ["ferroinit", "ferroinit.families", "ferroinit.torch", "ferroinit.dask", "ferroinit.bench",
+           "ferroinit._registry", "ferroinit._forms", "ferroinit._integers"]
 
 
 @pytest.mark.parametrize("name", MODULES)

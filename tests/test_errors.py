@@ -12,43 +12,27 @@ import numpy as np
 import pytest
 import torch
 from conftest import sentinel
+from ferroinit import _registry
 from numpy.lib.stride_tricks import as_strided
 
 NAN, INF = float("nan"), float("inf")
 
-# (in-place name, valid extra positional args)
-INPLACE = [
-    ("uniform_", ()),
-    ("normal_", ()),
-    ("trunc_normal_", ()),
-    ("constant_", (0.5,)),
-    ("ones_", ()),
-    ("zeros_", ()),
-    ("eye_", ()),
-    ("dirac_", ()),
-    ("xavier_uniform_", ()),
-    ("xavier_normal_", ()),
-    ("kaiming_uniform_", ()),
-    ("kaiming_normal_", ()),
-    ("orthogonal_", ()),
-    ("sparse_", (0.5,)),
-]
+# (in-place name, valid extra positional args): every torch.nn.init initializer, from the registry
+TORCH_INITS = _registry.select(family=_registry.TORCH)
+INPLACE = [(e.name, e.args) for e in TORCH_INITS]
 INPLACE_IDS = [n for n, _ in INPLACE]
-RANDOM_INPLACE = {
-    "uniform_",
-    "normal_",
-    "trunc_normal_",
-    "xavier_uniform_",
-    "xavier_normal_",
-    "kaiming_uniform_",
-    "kaiming_normal_",
-    "orthogonal_",
-    "sparse_",
-}
+RANDOM_INPLACE = {e.name for e in TORCH_INITS if e.random}
+# the elementwise random fills (shardable): their generator advance is the plain fill rule
+RANDOM_FILLS = {e.name for e in TORCH_INITS if e.random and e.shardable}
 
 
 def shape_for(name):
-    return (4, 2, 3) if name == "dirac_" else (6, 4)
+    return (4, 2, 3) if _registry.get(name).ndim[0] >= 3 else (6, 4)
+
+
+def accepts_ndim(name, ndim):
+    lo, hi = _registry.get(name).ndim
+    return lo <= ndim and (hi is None or ndim <= hi)
 
 
 def call(name, x, *args, **kwargs):
@@ -102,6 +86,8 @@ def test_read_only_view_of_writable_base(name, args):
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.int16, np.bool_, np.complex64, np.complex128])
 @pytest.mark.parametrize("name,args", INPLACE, ids=INPLACE_IDS)
 def test_non_float_dtype(dtype, name, args):
+    if name not in RANDOM_INPLACE and np.dtype(dtype).kind in "iub":
+        pytest.skip("torch fills integer and bool tensors here: see test_integer_and_bool_fills")
     x = (np.arange(math.prod(shape_for(name))) % 3).reshape(shape_for(name)).astype(dtype)
     e = assert_raises_unchanged(TypeError, x, getattr(init, name), *args)
     msg = str(e)
@@ -407,9 +393,9 @@ ZERO_SHAPES = {
 
 @pytest.mark.parametrize("name,args", INPLACE, ids=INPLACE_IDS)
 def test_zero_element_noop(float_dtype, name, args):
-    shapes = ZERO_SHAPES["dirac_" if name == "dirac_" else "default"]
+    shapes = ZERO_SHAPES["dirac_" if _registry.get(name).ndim[0] >= 3 else "default"]
     for shape in shapes:
-        if name in ("eye_", "sparse_") and len(shape) != 2:
+        if not accepts_ndim(name, len(shape)):
             continue
         x = np.empty(shape, dtype=float_dtype)
         g = init.Generator(3)
@@ -424,7 +410,7 @@ def test_zero_element_noop(float_dtype, name, args):
             assert msgs[0] == "Initializing zero-element tensors is a no-op"
         else:
             assert not rec, f"{name}{shape}: unexpected warnings {msgs}"
-        if name in RANDOM_INPLACE - {"sparse_", "orthogonal_"}:
+        if name in RANDOM_FILLS:
             assert g.position == 0
 
 
@@ -438,7 +424,10 @@ def test_kaiming_zero_element_warning_matches_torch():
 
 
 def test_zero_element_allocating():
-    for fn, args in [("uniform", ()), ("normal", ()), ("trunc_normal", ()), ("xavier_uniform", ()), ("orthogonal", ()), ("sparse", (0.5,)), ("zeros", ())]:
+    every_2d = [(e.allocating, e.args) for e in TORCH_INITS
+                if not e.matrix_args and accepts_ndim(e.name, 2)]
+    assert len(every_2d) >= 7
+    for fn, args in every_2d:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             x = getattr(init, fn)((0, 5), *args)

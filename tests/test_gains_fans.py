@@ -142,3 +142,37 @@ def test_fans_fewer_than_2_dims_matches_torch(shape):
     with pytest.raises(ValueError) as ei:
         ferroinit.calculate_fan_in_and_fan_out(tuple(shape))
     assert str(ei.value) == str(terr)
+
+
+@pytest.mark.parametrize("shape", [(3,), (), (2, 3), (0, 4, 5), (64, 32, 3, 3), (5, 0),
+                                   (2**20, 2**20, 2**10)])
+def test_private_fan_helper_is_torchs(shape):
+    """User code calls torch's private helpers; ferroinit's have torch's results and errors."""
+    def both(fn_t, fn_f, *args):
+        out = []
+        for fn in (fn_t, fn_f):
+            try:
+                out.append(("ok", fn(*args)))
+            except Exception as e:  # noqa: BLE001 - the comparison is the point
+                out.append((type(e), str(e)))
+        return out
+
+    t = torch.empty(shape, device="meta")
+    a = np.lib.stride_tricks.as_strided(np.zeros(1), shape, (0,) * len(shape))
+    want = both(torch.nn.init._calculate_fan_in_and_fan_out,
+                ferroinit._calculate_fan_in_and_fan_out, t)[0]
+    for x in (t, a):
+        got = both(torch.nn.init._calculate_fan_in_and_fan_out,
+                   ferroinit._calculate_fan_in_and_fan_out, x)[1]
+        assert got == want, (shape, got, want)
+    for mode in ("fan_in", "fan_out", "FAN_OUT", "Fan_In", "fan_avg", "bad"):
+        want_t, got_f = both(torch.nn.init._calculate_correct_fan,
+                             lambda x, m: ferroinit._calculate_correct_fan(a, m), t, mode)
+        assert got_f == want_t, (shape, mode, got_f, want_t)
+
+
+def test_private_correct_fan_mode_not_a_string_like_torch():
+    with pytest.raises(AttributeError):
+        torch.nn.init._calculate_correct_fan(torch.empty(3, 4), 3)
+    with pytest.raises(AttributeError):
+        ferroinit._calculate_correct_fan(np.empty((3, 4)), 3)

@@ -13,12 +13,14 @@ Example counts are CI-sized: the whole file runs in well under a minute.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 
 import ferroinit as init
 import numpy as np
 import pytest
+from ferroinit import _registry
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import as_strided
@@ -98,15 +100,21 @@ def blocks_for(n, dtype):
     return -(-n // (2 if np.dtype(dtype) == np.float64 else 4))
 
 
-RANDOM_OPS = {
-    "uniform_": 2,
-    "normal_": 2,
-    "trunc_normal_": 4,
-    "xavier_uniform_": 1,
-    "xavier_normal_": 1,
-    "kaiming_uniform_": 1,
-    "kaiming_normal_": 1,
-}
+def _numeric_params(name):
+    """How many leading parameters after the array take numbers (the ones drawn here)."""
+    params = list(inspect.signature(getattr(init, name)).parameters.values())[1:]
+    n = 0
+    for p in params:
+        if p.kind is not p.POSITIONAL_OR_KEYWORD or isinstance(p.default, str):
+            break
+        n += 1
+    return n
+
+
+# the elementwise random fills (shardable), by their numeric parameters
+RANDOM_OPS = {name: _numeric_params(name)
+              for name in _registry.names(family=_registry.TORCH, random=True, shardable=True)}
+assert RANDOM_OPS["trunc_normal_"] == 4 and RANDOM_OPS["kaiming_normal_"] == 1
 
 
 def run(name, x, args, gen):
@@ -295,6 +303,8 @@ def test_broadcast_view_is_refused():
                                    "complex128", "float128" if hasattr(np, "float128") else "U3"])
 @pytest.mark.parametrize("name", ["uniform_", "normal_", "constant_", "eye_"])
 def test_non_float_dtypes_are_refused(dtype, name):
+    if not _registry.get(name).random and np.dtype(dtype).kind in "iub":
+        pytest.skip("torch fills integer and bool tensors here (tests/test_integer_fills.py)")
     x = np.ones((3, 3), dtype=dtype)
     before = x.copy()
     with pytest.raises(TypeError, match="float32"):

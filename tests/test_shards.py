@@ -15,17 +15,10 @@ import ferroinit as init
 import numpy as np
 import pytest
 from conftest import FLOAT_DTYPE_IDS, FLOAT_DTYPES, sentinel
+from ferroinit import _registry
 
-# name -> (positional parameters, minimum number of dimensions)
-RANDOM_INITS = {
-    "uniform": ((-0.5, 2.0), 0),
-    "normal": ((0.3, 1.7), 0),
-    "trunc_normal": ((0.1, 1.0, -1.5, 2.5), 0),
-    "xavier_uniform": ((1.3,), 2),
-    "xavier_normal": ((0.7,), 2),
-    "kaiming_uniform": ((0.2, "fan_in", "leaky_relu"), 2),
-    "kaiming_normal": ((0, "fan_out", "relu"), 2),
-}
+# name -> (positional parameters, minimum number of dimensions): every shardable initializer
+RANDOM_INITS = {e.allocating: (e.test_args, e.ndim[0]) for e in _registry.select(shardable=True)}
 INIT_IDS = list(RANDOM_INITS)
 
 # (global_shape, shard shape, offset). Offsets deliberately straddle the 4-element (2 for

@@ -24,45 +24,18 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import _core
+from . import _core, _forms, _integers, _registry
 from ._core import Generator
 
+# The initializers' names join these where their allocating forms are made (the registry).
 __all__ = [
     "Generator",
     "calculate_fan_in_and_fan_out",
     "calculate_gain",
-    "constant",
-    "constant_",
     "default_generator",
-    "dirac",
-    "dirac_",
     "empty",
-    "eye",
-    "eye_",
-    "kaiming_normal",
-    "kaiming_normal_",
-    "kaiming_uniform",
-    "kaiming_uniform_",
     "manual_seed",
-    "normal",
-    "normal_",
-    "ones",
-    "ones_",
-    "orthogonal",
-    "orthogonal_",
     "simd_level",
-    "sparse",
-    "sparse_",
-    "trunc_normal",
-    "trunc_normal_",
-    "uniform",
-    "uniform_",
-    "xavier_normal",
-    "xavier_normal_",
-    "xavier_uniform",
-    "xavier_uniform_",
-    "zeros",
-    "zeros_",
 ]
 
 __version__ = "0.2.0"
@@ -217,6 +190,63 @@ def calculate_fan_in_and_fan_out(x_or_shape: Any) -> tuple[int, int]:
     return _core.fan_in_and_fan_out(list(_shape_of(x_or_shape)))
 
 
+def _calculate_fan_in_and_fan_out(tensor: Any) -> tuple[int, int]:
+    """torch's private ``nn.init._calculate_fan_in_and_fan_out``, which user code calls.
+
+    The same results, errors and messages as torch's, for a NumPy array or a tensor (anything
+    with ``.shape``).
+
+    Args:
+        tensor: an array with at least 2 dimensions.
+
+    Returns:
+        ``(fan_in, fan_out)``, ints.
+
+    Raises:
+        ValueError: for fewer than 2 dimensions, with torch's message.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> init._calculate_fan_in_and_fan_out(np.empty((64, 32, 3, 3)))
+        (288, 576)
+    """
+    shape = tuple(tensor.shape)
+    if len(shape) < 2:
+        raise ValueError(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"
+        )
+    receptive_field_size = 1
+    for s in shape[2:]:
+        receptive_field_size *= int(s)
+    return int(shape[1]) * receptive_field_size, int(shape[0]) * receptive_field_size
+
+
+def _calculate_correct_fan(tensor: Any, mode: str) -> int:
+    """torch's private ``nn.init._calculate_correct_fan``: the fan ``mode`` names.
+
+    Args:
+        tensor: an array with at least 2 dimensions.
+        mode: ``"fan_in"`` or ``"fan_out"`` (any case).
+
+    Returns:
+        The fan, an int.
+
+    Raises:
+        ValueError: for another mode or fewer than 2 dimensions, with torch's messages.
+
+    Example:
+        >>> import numpy as np, ferroinit as init
+        >>> init._calculate_correct_fan(np.empty((64, 32, 3, 3)), "FAN_OUT")
+        576
+    """
+    mode = mode.lower()
+    valid_modes = ["fan_in", "fan_out"]
+    if mode not in valid_modes:
+        raise ValueError(f"Mode {mode} not supported, please use one of {valid_modes}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
 # --------------------------------------------------------------------------- in place
 
 
@@ -281,8 +311,8 @@ def trunc_normal_(x, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: fl
 
     Args:
         x: a writable float NumPy array.
-        mean: the mean of the normal distribution.
-        std: the standard deviation of the normal distribution.
+        mean: the mean of the normal distribution (before truncation).
+        std: the standard deviation of the normal distribution (before truncation).
         a: the minimum cutoff value.
         b: the maximum cutoff value.
         generator: an int seed, a :class:`Generator`, or None for the global generator.
@@ -311,8 +341,11 @@ def constant_(x, val: float):
     r"""Fill ``x`` with the value ``val``.
 
     Args:
-        x: a writable float NumPy array.
-        val: the value to fill with (NaN and infinities allowed, as in torch).
+        x: a writable float, integer or bool NumPy array. Integer and bool arrays take
+            ``val`` as torch converts it for such tensors (truncated toward zero; a value
+            out of range is refused with torch's RuntimeError).
+        val: the value to fill with (NaN and infinities allowed in float arrays, as in
+            torch).
 
     Returns:
         ``x``.
@@ -321,50 +354,40 @@ def constant_(x, val: float):
         >>> import numpy as np, ferroinit as init
         >>> init.constant_(np.empty(3), 0.3)
         array([0.3, 0.3, 0.3])
+        >>> init.constant_(np.empty(3, dtype=np.int64), 2.7)  # as torch: truncated
+        array([2, 2, 2])
     """
+    if _integers.is_integer_array(x):
+        return _integers.fill(x, val)
     _core.constant_(x, float(val))
     return x
 
 
-def ones_(x):
-    r"""Fill ``x`` with the scalar value 1.
+def _filled_with(name: str, value: float, word: str, example: str):
+    """``ones_`` and ``zeros_``: :func:`constant_` with a fixed value."""
 
-    Args:
-        x: a writable float NumPy array.
+    def fill(x):
+        return constant_(x, value)
 
-    Returns:
-        ``x``.
+    return _forms.named(fill, name, f"Fill ``x`` with the scalar value {word}.",
+                        "x: a writable float, integer or bool NumPy array.", example)
 
-    Example:
-        >>> import numpy as np, ferroinit as init
+
+ones_ = _filled_with("ones_", 1.0, "1", """\
         >>> init.ones_(np.empty(2, dtype=np.float32))
         array([1., 1.], dtype=float32)
-    """
-    return constant_(x, 1.0)
-
-
-def zeros_(x):
-    r"""Fill ``x`` with the scalar value 0.
-
-    Args:
-        x: a writable float NumPy array.
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+""")
+zeros_ = _filled_with("zeros_", 0.0, "0", """\
         >>> init.zeros_(np.empty(2, dtype=np.float32))
         array([0., 0.], dtype=float32)
-    """
-    return constant_(x, 0.0)
+""")
 
 
 def eye_(x):
     r"""Fill the 2-dimensional ``x`` with the identity matrix (as ``torch.eye``).
 
     Args:
-        x: a writable 2-dimensional float NumPy array.
+        x: a writable 2-dimensional float, integer or bool NumPy array.
 
     Returns:
         ``x``.
@@ -375,6 +398,8 @@ def eye_(x):
         array([[1., 0., 0.],
                [0., 1., 0.]], dtype=float32)
     """
+    if _integers.is_integer_array(x):
+        return _integers.pattern(x, _core.eye_)
     _core.eye_(x)
     return x
 
@@ -387,7 +412,7 @@ def dirac_(x, groups: int = 1):
     preserves identity.
 
     Args:
-        x: a writable {3, 4, 5}-dimensional float NumPy array.
+        x: a writable {3, 4, 5}-dimensional float, integer or bool NumPy array.
         groups: number of groups in the conv layer (default: 1).
 
     Returns:
@@ -402,61 +427,49 @@ def dirac_(x, groups: int = 1):
                [1., 0.],
                [0., 1.]], dtype=float32)
     """
+    if _integers.is_integer_array(x):
+        return _integers.pattern(x, lambda scratch: _core.dirac_(scratch, int(groups)))
     _core.dirac_(x, int(groups))
     return x
 
 
-def xavier_uniform_(x, gain: float = 1.0, *, generator: GeneratorLike = None,
-                    global_shape=None, offset=None):
-    r"""Fill ``x`` with values from the Xavier (Glorot) uniform distribution.
+_RANDOM_ARGS = """\
+generator: an int seed, a :class:`Generator`, or None for the global generator.
+global_shape, offset: shard placement (see :func:`uniform_`)."""
+
+
+def _xavier(name: str, law: str, example: str):
+    """``xavier_uniform_`` and ``xavier_normal_``: one body, torch's fan rule."""
+    fill_core = getattr(_core, name)
+
+    def fill(x, gain: float = 1.0, *, generator: GeneratorLike = None, global_shape=None,
+             offset=None):
+        fill_core(x, float(gain), _gen(generator), **_shard(global_shape, offset))
+        return x
+
+    return _forms.named(fill, name, f"""Fill ``x`` with values from the Xavier (Glorot) {law}
+    Fans come from the global shape when ``global_shape`` is given.""", f"""\
+x: a writable float NumPy array with at least 2 dimensions.
+gain: an optional scaling factor.
+{_RANDOM_ARGS}""", example)
+
+
+xavier_uniform_ = _xavier("xavier_uniform_", r"""uniform distribution.
 
     :math:`\mathcal{U}(-a, a)` with
-    :math:`a = \text{gain} \times \sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}}`.
-    Fans come from the global shape when ``global_shape`` is given.
-
-    Args:
-        x: a writable float NumPy array with at least 2 dimensions.
-        gain: an optional scaling factor.
-        generator: an int seed, a :class:`Generator`, or None for the global generator.
-        global_shape, offset: shard placement (see :func:`uniform_`).
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+    :math:`a = \text{gain} \times \sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}}`.""", """\
         >>> w = init.xavier_uniform_(np.empty((3, 5)), gain=init.calculate_gain("relu"), generator=0)
         >>> bool(abs(w).max() <= 2 ** 0.5 * (6 / 8) ** 0.5)
         True
-    """
-    _core.xavier_uniform_(x, float(gain), _gen(generator), **_shard(global_shape, offset))
-    return x
-
-
-def xavier_normal_(x, gain: float = 1.0, *, generator: GeneratorLike = None,
-                   global_shape=None, offset=None):
-    r"""Fill ``x`` with values from the Xavier (Glorot) normal distribution.
+""")
+xavier_normal_ = _xavier("xavier_normal_", r"""normal distribution.
 
     :math:`\mathcal{N}(0, \text{std}^2)` with
-    :math:`\text{std} = \text{gain} \times \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}`.
-
-    Args:
-        x: a writable float NumPy array with at least 2 dimensions.
-        gain: an optional scaling factor.
-        generator: an int seed, a :class:`Generator`, or None for the global generator.
-        global_shape, offset: shard placement (see :func:`uniform_`).
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+    :math:`\text{std} = \text{gain} \times \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}`.""", """\
         >>> w = init.xavier_normal_(np.empty((400, 600), dtype=np.float32), generator=0)
         >>> round(float(w.std()), 3)
         0.045
-    """
-    _core.xavier_normal_(x, float(gain), _gen(generator), **_shard(global_shape, offset))
-    return x
+""")
 
 
 def _kaiming_args(x, a, mode, nonlinearity, global_shape=None):
@@ -470,68 +483,45 @@ def _kaiming_args(x, a, mode, nonlinearity, global_shape=None):
     return float(a), str(mode), str(nonlinearity)
 
 
-def kaiming_uniform_(x, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                     *, generator: GeneratorLike = None, global_shape=None, offset=None):
-    r"""Fill ``x`` with values from the Kaiming (He) uniform distribution.
+def _kaiming(name: str, law: str, example: str):
+    """``kaiming_uniform_`` and ``kaiming_normal_``: one body, torch's fan and gain rule."""
+    fill_core = getattr(_core, name)
+
+    def fill(x, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
+             generator: GeneratorLike = None, global_shape=None, offset=None):
+        args = _kaiming_args(x, a, mode, nonlinearity, global_shape)
+        if args is not None:
+            fill_core(x, *args, _gen(generator), **_shard(global_shape, offset))
+        return x
+
+    return _forms.named(fill, name, f"Fill ``x`` with values from the Kaiming (He) {law}",
+                        f"""\
+x: a writable float NumPy array with at least 2 dimensions.
+a: the negative slope of the rectifier used after this layer (only with
+    ``'leaky_relu'``).
+mode: ``'fan_in'`` (default) preserves the magnitude of the variance of the weights
+    in the forward pass; ``'fan_out'`` in the backward pass.
+nonlinearity: the non-linear function (`nn.functional` name), recommended only with
+    ``'relu'`` or ``'leaky_relu'`` (default).
+{_RANDOM_ARGS}""", example)
+
+
+kaiming_uniform_ = _kaiming("kaiming_uniform_", r"""uniform distribution.
 
     :math:`\mathcal{U}(-\text{bound}, \text{bound})` with
-    :math:`\text{bound} = \text{gain} \times \sqrt{\frac{3}{\text{fan\_mode}}}`.
-
-    Args:
-        x: a writable float NumPy array with at least 2 dimensions.
-        a: the negative slope of the rectifier used after this layer (only with
-            ``'leaky_relu'``).
-        mode: ``'fan_in'`` (default) preserves the magnitude of the variance of the weights
-            in the forward pass; ``'fan_out'`` in the backward pass.
-        nonlinearity: the non-linear function (`nn.functional` name), recommended only with
-            ``'relu'`` or ``'leaky_relu'`` (default).
-        generator: an int seed, a :class:`Generator`, or None for the global generator.
-        global_shape, offset: shard placement (see :func:`uniform_`).
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+    :math:`\text{bound} = \text{gain} \times \sqrt{\frac{3}{\text{fan\_mode}}}`.""", """\
         >>> w = init.kaiming_uniform_(np.empty((3, 5)), mode="fan_in", nonlinearity="relu", generator=0)
         >>> bool(abs(w).max() <= (6 / 5) ** 0.5)
         True
-    """
-    args = _kaiming_args(x, a, mode, nonlinearity, global_shape)
-    if args is not None:
-        _core.kaiming_uniform_(x, *args, _gen(generator), **_shard(global_shape, offset))
-    return x
-
-
-def kaiming_normal_(x, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    *, generator: GeneratorLike = None, global_shape=None, offset=None):
-    r"""Fill ``x`` with values from the Kaiming (He) normal distribution.
+""")
+kaiming_normal_ = _kaiming("kaiming_normal_", r"""normal distribution.
 
     :math:`\mathcal{N}(0, \text{std}^2)` with
-    :math:`\text{std} = \frac{\text{gain}}{\sqrt{\text{fan\_mode}}}`.
-
-    Args:
-        x: a writable float NumPy array with at least 2 dimensions.
-        a: the negative slope of the rectifier used after this layer (only with
-            ``'leaky_relu'``).
-        mode: ``'fan_in'`` (default) or ``'fan_out'``.
-        nonlinearity: the non-linear function (`nn.functional` name).
-        generator: an int seed, a :class:`Generator`, or None for the global generator.
-        global_shape, offset: shard placement (see :func:`uniform_`).
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+    :math:`\text{std} = \frac{\text{gain}}{\sqrt{\text{fan\_mode}}}`.""", """\
         >>> w = init.kaiming_normal_(np.empty((512, 200)), mode="fan_out", nonlinearity="relu", generator=0)
         >>> round(float(w.std()) * 512 ** 0.5, 1)
         1.4
-    """
-    args = _kaiming_args(x, a, mode, nonlinearity, global_shape)
-    if args is not None:
-        _core.kaiming_normal_(x, *args, _gen(generator), **_shard(global_shape, offset))
-    return x
+""")
 
 
 def orthogonal_(x, gain: float = 1, *, generator: GeneratorLike = None, global_shape=None,
@@ -660,185 +650,10 @@ def empty(shape: Shape, *, dtype="float32", dlpack: bool = False):
     return _core.empty(list(_shape_of(shape)), _dtype(dtype))
 
 
-def uniform(shape: Shape, a: float = 0.0, b: float = 1.0, *, dtype="float32", dlpack: bool = False,
-            generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
-    """Allocating :func:`uniform_`: a new array of ``shape``, same values for the same state.
-
-    Example:
-        >>> import ferroinit as init
-        >>> x = init.uniform((2, 2), -1.0, 1.0, generator=3)
-        >>> bool((x == init.uniform_(init.empty((2, 2)), -1.0, 1.0, generator=3)).all())
-        True
-    """
-    return uniform_(empty(shape, dtype=dtype, dlpack=dlpack), a, b, generator=generator,
-                    global_shape=global_shape, offset=offset)
-
-
-def normal(shape: Shape, mean: float = 0.0, std: float = 1.0, *, dtype="float32",
-           dlpack: bool = False,
-           generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
-    """Allocating :func:`normal_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.normal((4, 3), dtype="float64", generator=1).dtype
-        dtype('float64')
-    """
-    return normal_(empty(shape, dtype=dtype, dlpack=dlpack), mean, std, generator=generator,
-                   global_shape=global_shape, offset=offset)
-
-
-def trunc_normal(shape: Shape, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                 b: float = 2.0, *, dtype="float32", dlpack: bool = False,
-                 generator: GeneratorLike = None,
-                 global_shape=None, offset=None) -> np.ndarray:
-    """Allocating :func:`trunc_normal_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> float(abs(init.trunc_normal(1000, std=0.02, a=-0.04, b=0.04, generator=0)).max()) <= 0.04
-        True
-    """
-    return trunc_normal_(empty(shape, dtype=dtype, dlpack=dlpack), mean, std, a, b,
-                         generator=generator,
-                         global_shape=global_shape, offset=offset)
-
-
-def xavier_uniform(shape: Shape, gain: float = 1.0, *, dtype="float32", dlpack: bool = False,
-                   generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
-    """Allocating :func:`xavier_uniform_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.xavier_uniform((16, 8), generator=0).shape
-        (16, 8)
-    """
-    return xavier_uniform_(empty(shape, dtype=dtype, dlpack=dlpack), gain, generator=generator,
-                           global_shape=global_shape, offset=offset)
-
-
-def xavier_normal(shape: Shape, gain: float = 1.0, *, dtype="float32", dlpack: bool = False,
-                  generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
-    """Allocating :func:`xavier_normal_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.xavier_normal((16, 8), generator=0).dtype
-        dtype('float32')
-    """
-    return xavier_normal_(empty(shape, dtype=dtype, dlpack=dlpack), gain, generator=generator,
-                          global_shape=global_shape, offset=offset)
-
-
-def kaiming_uniform(shape: Shape, a: float = 0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", *, dtype="float32", dlpack: bool = False,
-                    generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
-    """Allocating :func:`kaiming_uniform_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.kaiming_uniform((64, 3, 7, 7), a=5 ** 0.5, generator=0).shape
-        (64, 3, 7, 7)
-    """
-    return kaiming_uniform_(empty(shape, dtype=dtype, dlpack=dlpack), a, mode, nonlinearity,
-                            generator=generator, global_shape=global_shape, offset=offset)
-
-
-def kaiming_normal(shape: Shape, a: float = 0, mode: str = "fan_in",
-                   nonlinearity: str = "leaky_relu", *, dtype="float32", dlpack: bool = False,
-                   generator: GeneratorLike = None, global_shape=None, offset=None) -> np.ndarray:
-    """Allocating :func:`kaiming_normal_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.kaiming_normal((64, 3, 7, 7), mode="fan_out", nonlinearity="relu", generator=0).shape
-        (64, 3, 7, 7)
-    """
-    return kaiming_normal_(empty(shape, dtype=dtype, dlpack=dlpack), a, mode, nonlinearity,
-                           generator=generator, global_shape=global_shape, offset=offset)
-
-
-def orthogonal(shape: Shape, gain: float = 1, *, dtype="float32", dlpack: bool = False,
-               generator: GeneratorLike = None) -> np.ndarray:
-    """Allocating :func:`orthogonal_`: a (semi) orthogonal matrix distributed as torch's Q of
-    a standard normal matrix (Haar), formed from directly drawn Householder vectors.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
-        >>> q = init.orthogonal((3, 8), dtype="float64", generator=0)
-        >>> bool(np.allclose(q @ q.T, np.eye(3)))
-        True
-    """
-    return orthogonal_(empty(shape, dtype=dtype, dlpack=dlpack), gain, generator=generator)
-
-
-def sparse(shape: Shape, sparsity: float, std: float = 0.01, *, dtype="float32",
-           dlpack: bool = False,
-           generator: GeneratorLike = None) -> np.ndarray:
-    """Allocating :func:`sparse_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> int((init.sparse((100, 5), 0.1, generator=0) == 0).sum())
-        50
-    """
-    return sparse_(empty(shape, dtype=dtype, dlpack=dlpack), sparsity, std, generator=generator)
-
-
-def constant(shape: Shape, val: float, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
-    """Allocating :func:`constant_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.constant(3, 0.5)
-        array([0.5, 0.5, 0.5], dtype=float32)
-    """
-    return constant_(empty(shape, dtype=dtype, dlpack=dlpack), val)
-
-
-def ones(shape: Shape, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
-    """Allocating :func:`ones_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.ones(2, dtype="float64")
-        array([1., 1.])
-    """
-    return constant_(empty(shape, dtype=dtype, dlpack=dlpack), 1.0)
-
-
-def zeros(shape: Shape, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
-    """Allocating :func:`zeros_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.zeros(2)
-        array([0., 0.], dtype=float32)
-    """
-    return constant_(empty(shape, dtype=dtype, dlpack=dlpack), 0.0)
-
-
-def eye(n: int, m: int | None = None, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
-    """Allocating :func:`eye_`: an ``n x m`` identity (``m`` defaults to ``n``).
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.eye(2, dtype="float64")
-        array([[1., 0.],
-               [0., 1.]])
-    """
-    return eye_(empty((n, n if m is None else m), dtype=dtype, dlpack=dlpack))
-
-
-def dirac(shape: Shape, groups: int = 1, *, dtype="float32", dlpack: bool = False) -> np.ndarray:
-    """Allocating :func:`dirac_`.
-
-    Example:
-        >>> import ferroinit as init
-        >>> float(init.dirac((2, 2, 3, 3)).sum())
-        2.0
-    """
-    return dirac_(empty(shape, dtype=dtype, dlpack=dlpack), groups)
+# The allocating forms (``normal(shape, ...)`` from ``normal_``), one per registry entry.
+__all__ += list(_forms.install(globals(), _registry.select(family=_registry.TORCH), empty,
+                               _shape_of))
+__all__.sort()
 
 
 # The JAX/Keras families (variance_scaling, lecun_*, glorot_*, he_*, delta_orthogonal,

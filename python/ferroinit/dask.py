@@ -29,7 +29,9 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 import numbers
 from typing import Any
 
@@ -45,20 +47,10 @@ except ImportError as _e:  # pragma: no cover - exercised in a subprocess by the
     ) from _e
 
 import ferroinit as _fi
+from ferroinit import _forms, _registry
 
-__all__ = [
-    "constant",
-    "eye",
-    "kaiming_normal",
-    "kaiming_uniform",
-    "normal",
-    "ones",
-    "trunc_normal",
-    "uniform",
-    "xavier_normal",
-    "xavier_uniform",
-    "zeros",
-]
+# The constructors' names join this where they are made, from the registry (end of module).
+__all__: list[str] = []
 
 Chunks = Any
 
@@ -135,288 +127,21 @@ def _random(fn: str, shape, args: tuple, kwargs: dict, chunks, dtype, generator)
     return da.map_blocks(block, chunks=norm, dtype=dt, meta=meta, name=name)
 
 
-# --------------------------------------------------------------------------- random
+# --------------------------------------------------------------------------- deterministic
 
 
-def uniform(shape, a: float = 0.0, b: float = 1.0, *, chunks: Chunks = "auto",
-            dtype="float32", generator: _fi.GeneratorLike = None) -> da.Array:
-    r"""A Dask array of values from the uniform distribution :math:`\mathcal{U}(a, b)`.
-
-    Chunk by chunk, the values of :func:`ferroinit.uniform` with the same generator state.
-
-    Args:
-        shape: an int or a sequence of ints: the shape of the whole array.
-        a: the lower bound of the uniform distribution.
-        b: the upper bound of the uniform distribution.
-        chunks: any chunk specification :func:`dask.array.core.normalize_chunks` accepts:
-            ``"auto"``, an int, a tuple of ints, or explicit tuples of block sizes.
-        dtype: ``"float16"``, ``"bfloat16"`` (needs ml_dtypes), ``"float32"`` or ``"float64"``.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None for the global
-            generator. Its state is captured now and it advances now by the global count.
-
-    Returns:
-        A lazy :class:`dask.array.Array` of ``shape``.
-
-    Example:
-        >>> import ferroinit, ferroinit.dask
-        >>> x = ferroinit.dask.uniform((6, 10), -1.0, 1.0, chunks=(4, 4), generator=7)
-        >>> x.numblocks
-        (2, 3)
-        >>> bool((x.compute() == ferroinit.uniform((6, 10), -1.0, 1.0, generator=7)).all())
-        True
-    """
-    return _random("uniform", shape, (a, b), {}, chunks, dtype, generator)
+def _same_block(block_info=None, *, fn: str, args: tuple, dtype: str) -> np.ndarray:
+    return getattr(_fi, fn)(tuple(block_info[None]["chunk-shape"]), *args, dtype=dtype)
 
 
-def normal(shape, mean: float = 0.0, std: float = 1.0, *, chunks: Chunks = "auto",
-           dtype="float32", generator: _fi.GeneratorLike = None) -> da.Array:
-    r"""A Dask array of values from :math:`\mathcal{N}(\text{mean}, \text{std}^2)`.
-
-    Chunk by chunk, the values of :func:`ferroinit.normal` with the same generator state.
-
-    Args:
-        shape: the shape of the whole array.
-        mean: the mean of the normal distribution.
-        std: the standard deviation of the normal distribution.
-        chunks: the chunking (see :func:`uniform`).
-        dtype: the float dtype (see :func:`uniform`).
-        generator: an int seed, a :class:`ferroinit.Generator`, or None (see :func:`uniform`).
-
-    Returns:
-        A lazy :class:`dask.array.Array`.
-
-    Example:
-        >>> import ferroinit, ferroinit.dask
-        >>> g = ferroinit.Generator(1)
-        >>> x = ferroinit.dask.normal((1000, 100), chunks=(300, 70), dtype="float64", generator=g)
-        >>> g.position  # advanced at construction by ceil(100000 / 2) blocks, as ferroinit.normal
-        50000
-        >>> bool((x.compute() == ferroinit.normal((1000, 100), dtype="float64", generator=1)).all())
-        True
-    """
-    return _random("normal", shape, (mean, std), {}, chunks, dtype, generator)
-
-
-def trunc_normal(shape, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                 *, chunks: Chunks = "auto", dtype="float32",
-                 generator: _fi.GeneratorLike = None) -> da.Array:
-    r"""A Dask array of values from a normal distribution truncated to ``[a, b]``.
-
-    Chunk by chunk, the values of :func:`ferroinit.trunc_normal` with the same generator state.
-
-    Args:
-        shape: the shape of the whole array.
-        mean: the mean of the normal distribution.
-        std: the standard deviation of the normal distribution.
-        a: the minimum cutoff value.
-        b: the maximum cutoff value.
-        chunks: the chunking (see :func:`uniform`).
-        dtype: the float dtype (see :func:`uniform`).
-        generator: an int seed, a :class:`ferroinit.Generator`, or None (see :func:`uniform`).
-
-    Returns:
-        A lazy :class:`dask.array.Array`.
-
-    Example:
-        >>> import ferroinit.dask
-        >>> x = ferroinit.dask.trunc_normal((500, 500), std=0.02, a=-0.04, b=0.04, chunks=128,
-        ...                                 generator=0)
-        >>> bool(abs(x).max().compute() <= 0.04)
-        True
-    """
-    return _random("trunc_normal", shape, (mean, std, a, b), {}, chunks, dtype, generator)
-
-
-def xavier_uniform(shape, gain: float = 1.0, *, chunks: Chunks = "auto", dtype="float32",
-                   generator: _fi.GeneratorLike = None) -> da.Array:
-    r"""A Dask array from the Xavier (Glorot) uniform distribution.
-
-    :math:`\mathcal{U}(-a, a)` with
-    :math:`a = \text{gain} \times \sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}}`, the fans
-    of the whole ``shape`` (never of a chunk).
-
-    Args:
-        shape: the shape of the whole array (at least 2 dimensions).
-        gain: an optional scaling factor.
-        chunks: the chunking (see :func:`uniform`).
-        dtype: the float dtype (see :func:`uniform`).
-        generator: an int seed, a :class:`ferroinit.Generator`, or None (see :func:`uniform`).
-
-    Returns:
-        A lazy :class:`dask.array.Array`.
-
-    Example:
-        >>> import ferroinit, ferroinit.dask
-        >>> x = ferroinit.dask.xavier_uniform((64, 32, 3, 3), chunks=(16, 8, 3, 3), generator=2)
-        >>> bool((x.compute() == ferroinit.xavier_uniform((64, 32, 3, 3), generator=2)).all())
-        True
-    """
-    return _random("xavier_uniform", shape, (gain,), {}, chunks, dtype, generator)
-
-
-def xavier_normal(shape, gain: float = 1.0, *, chunks: Chunks = "auto", dtype="float32",
-                  generator: _fi.GeneratorLike = None) -> da.Array:
-    r"""A Dask array from the Xavier (Glorot) normal distribution.
-
-    :math:`\mathcal{N}(0, \text{std}^2)` with
-    :math:`\text{std} = \text{gain} \times \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}`,
-    the fans of the whole ``shape``.
-
-    Args:
-        shape: the shape of the whole array (at least 2 dimensions).
-        gain: an optional scaling factor.
-        chunks: the chunking (see :func:`uniform`).
-        dtype: the float dtype (see :func:`uniform`).
-        generator: an int seed, a :class:`ferroinit.Generator`, or None (see :func:`uniform`).
-
-    Returns:
-        A lazy :class:`dask.array.Array`.
-
-    Example:
-        >>> import ferroinit.dask
-        >>> x = ferroinit.dask.xavier_normal((400, 600), chunks=(100, 600), generator=0)
-        >>> round(float(x.std().compute()), 3)
-        0.045
-    """
-    return _random("xavier_normal", shape, (gain,), {}, chunks, dtype, generator)
-
-
-def kaiming_uniform(shape, a: float = 0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", *, chunks: Chunks = "auto",
-                    dtype="float32", generator: _fi.GeneratorLike = None) -> da.Array:
-    r"""A Dask array from the Kaiming (He) uniform distribution.
-
-    :math:`\mathcal{U}(-\text{bound}, \text{bound})` with
-    :math:`\text{bound} = \text{gain} \times \sqrt{\frac{3}{\text{fan\_mode}}}`, the fan of the
-    whole ``shape``.
-
-    Args:
-        shape: the shape of the whole array (at least 2 dimensions).
-        a: the negative slope of the rectifier used after this layer (only with
-            ``'leaky_relu'``).
-        mode: ``'fan_in'`` (default) or ``'fan_out'``.
-        nonlinearity: the non-linear function (`nn.functional` name).
-        chunks: the chunking (see :func:`uniform`).
-        dtype: the float dtype (see :func:`uniform`).
-        generator: an int seed, a :class:`ferroinit.Generator`, or None (see :func:`uniform`).
-
-    Returns:
-        A lazy :class:`dask.array.Array`.
-
-    Example:
-        >>> import ferroinit, ferroinit.dask
-        >>> x = ferroinit.dask.kaiming_uniform((300, 200), a=5 ** 0.5, chunks=(64, 50), generator=4)
-        >>> y = ferroinit.kaiming_uniform((300, 200), a=5 ** 0.5, generator=4)
-        >>> bool((x.compute() == y).all())
-        True
-    """
-    return _random("kaiming_uniform", shape, (a, mode, nonlinearity), {}, chunks, dtype,
-                   generator)
-
-
-def kaiming_normal(shape, a: float = 0, mode: str = "fan_in",
-                   nonlinearity: str = "leaky_relu", *, chunks: Chunks = "auto",
-                   dtype="float32", generator: _fi.GeneratorLike = None) -> da.Array:
-    r"""A Dask array from the Kaiming (He) normal distribution.
-
-    :math:`\mathcal{N}(0, \text{std}^2)` with
-    :math:`\text{std} = \frac{\text{gain}}{\sqrt{\text{fan\_mode}}}`, the fan of the whole
-    ``shape``.
-
-    Args:
-        shape: the shape of the whole array (at least 2 dimensions).
-        a: the negative slope of the rectifier used after this layer (only with
-            ``'leaky_relu'``).
-        mode: ``'fan_in'`` (default) or ``'fan_out'``.
-        nonlinearity: the non-linear function (`nn.functional` name).
-        chunks: the chunking (see :func:`uniform`).
-        dtype: the float dtype (see :func:`uniform`).
-        generator: an int seed, a :class:`ferroinit.Generator`, or None (see :func:`uniform`).
-
-    Returns:
-        A lazy :class:`dask.array.Array`.
-
-    Example:
-        >>> import ferroinit, ferroinit.dask
-        >>> x = ferroinit.dask.kaiming_normal((512, 200), mode="fan_out", nonlinearity="relu",
-        ...                                   chunks=(100, 64), generator=0)
-        >>> round(float(x.std().compute()) * 512 ** 0.5, 1)
-        1.4
-    """
-    return _random("kaiming_normal", shape, (a, mode, nonlinearity), {}, chunks, dtype,
-                   generator)
-
-
-# --------------------------------------------------------------------------- constant
-
-
-def _constant_block(block_info=None, *, val: float, dtype: str) -> np.ndarray:
-    return _fi.constant(tuple(block_info[None]["chunk-shape"]), val, dtype=dtype)
-
-
-def constant(shape, val: float, *, chunks: Chunks = "auto", dtype="float32") -> da.Array:
-    r"""A Dask array filled with ``val`` (as :func:`ferroinit.constant`).
-
-    Args:
-        shape: the shape of the whole array.
-        val: the value to fill with (NaN and infinities allowed, as in torch).
-        chunks: the chunking (see :func:`uniform`).
-        dtype: the float dtype (see :func:`uniform`).
-
-    Returns:
-        A lazy :class:`dask.array.Array`.
-
-    Example:
-        >>> import ferroinit.dask
-        >>> ferroinit.dask.constant((2, 3), 0.5, chunks=2).compute()
-        array([[0.5, 0.5, 0.5],
-               [0.5, 0.5, 0.5]], dtype=float32)
-    """
+def _same(fn: str, shape, args: tuple, chunks, dtype) -> da.Array:
+    """Every chunk is the allocating form on the chunk's shape (position-independent values)."""
     shape, dt, norm, meta = _layout(shape, chunks, dtype)
-    val = float(val)
     # The same checks as the in-memory call (e.g. a value that overflows the dtype), now.
-    _fi.constant((1,), val, dtype=dt)
-    name = "ferroinit-constant-" + tokenize(shape, norm, _dtype_name(dt), repr(val))
-    block = functools.partial(_constant_block, val=val, dtype=_dtype_name(dt))
+    getattr(_fi, fn)((1,), *args, dtype=dt)
+    name = f"ferroinit-{fn}-" + tokenize(shape, norm, _dtype_name(dt), repr(args))
+    block = functools.partial(_same_block, fn=fn, args=args, dtype=_dtype_name(dt))
     return da.map_blocks(block, chunks=norm, dtype=dt, meta=meta, name=name)
-
-
-def zeros(shape, *, chunks: Chunks = "auto", dtype="float32") -> da.Array:
-    r"""A Dask array filled with 0 (as :func:`ferroinit.zeros`).
-
-    Args:
-        shape: the shape of the whole array.
-        chunks: the chunking (see :func:`uniform`).
-        dtype: the float dtype (see :func:`uniform`).
-
-    Returns:
-        A lazy :class:`dask.array.Array`.
-
-    Example:
-        >>> import ferroinit.dask
-        >>> ferroinit.dask.zeros(3, dtype="float64").compute()
-        array([0., 0., 0.])
-    """
-    return constant(shape, 0.0, chunks=chunks, dtype=dtype)
-
-
-def ones(shape, *, chunks: Chunks = "auto", dtype="float32") -> da.Array:
-    r"""A Dask array filled with 1 (as :func:`ferroinit.ones`).
-
-    Args:
-        shape: the shape of the whole array.
-        chunks: the chunking (see :func:`uniform`).
-        dtype: the float dtype (see :func:`uniform`).
-
-    Returns:
-        A lazy :class:`dask.array.Array`.
-
-    Example:
-        >>> import ferroinit.dask
-        >>> ferroinit.dask.ones(3, chunks=2).compute()
-        array([1., 1., 1.], dtype=float32)
-    """
-    return constant(shape, 1.0, chunks=chunks, dtype=dtype)
 
 
 def _eye_block(block_info=None, *, dtype: str) -> np.ndarray:
@@ -428,27 +153,69 @@ def _eye_block(block_info=None, *, dtype: str) -> np.ndarray:
     return x
 
 
-def eye(n: int, m: int | None = None, *, chunks: Chunks = "auto",
-        dtype="float32") -> da.Array:
-    r"""A Dask array holding the ``n x m`` identity (as :func:`ferroinit.eye`).
-
-    Args:
-        n: the number of rows.
-        m: the number of columns (default ``n``).
-        chunks: the chunking (see :func:`uniform`).
-        dtype: the float dtype (see :func:`uniform`).
-
-    Returns:
-        A lazy :class:`dask.array.Array`.
-
-    Example:
-        >>> import ferroinit.dask
-        >>> ferroinit.dask.eye(3, 4, chunks=2).compute()
-        array([[1., 0., 0., 0.],
-               [0., 1., 0., 0.],
-               [0., 0., 1., 0.]], dtype=float32)
-    """
-    shape, dt, norm, meta = _layout((n, n if m is None else m), chunks, dtype)
+def _diagonal(shape, chunks, dtype) -> da.Array:
+    """The identity's chunks: zeros with the part of the diagonal that crosses them."""
+    shape, dt, norm, meta = _layout(shape, chunks, dtype)
     name = "ferroinit-eye-" + tokenize(shape, norm, _dtype_name(dt))
     block = functools.partial(_eye_block, dtype=_dtype_name(dt))
     return da.map_blocks(block, chunks=norm, dtype=dt, meta=meta, name=name)
+
+
+# --------------------------------------------------------------------------- constructors
+
+_P = inspect.Parameter
+
+
+def _constructor(entry: _registry.Initializer):
+    """The Dask constructor of a registry entry: the in-place function's parameters (no
+    shards: the chunks are the shards), ``chunks=`` and ``dtype=``, the generator captured."""
+    name = entry.allocating
+    extra = [_P("chunks", _P.KEYWORD_ONLY, default="auto", annotation="Chunks"),
+             _P("dtype", _P.KEYWORD_ONLY, default="float32")]
+    plain = dataclasses.replace(entry, shardable=False)
+    sig = _forms.signature(plain, getattr(_fi, entry.name), extra).replace(
+        return_annotation="da.Array")
+    head = list(entry.matrix_args) or ["shape"]
+
+    def constructor(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        a = dict(bound.arguments)
+        chunks, dtype, generator = a.pop("chunks"), a.pop("dtype"), a.pop("generator", None)
+        dims = [a.pop(h) for h in head]
+        for d in dims:
+            _forms.refuse_array(name, d)
+        if entry.matrix_args:
+            return _diagonal((dims[0], dims[0] if dims[1] is None else dims[1]), chunks, dtype)
+        params = tuple(a.values())
+        if entry.dask == "shard":
+            return _random(name, dims[0], params, {}, chunks, dtype, generator)
+        return _same(name, dims[0], params, chunks, dtype)
+
+    constructor.__name__ = constructor.__qualname__ = name
+    constructor.__module__ = __name__
+    constructor.__signature__ = sig
+    constructor.__doc__ = _forms.docstring(
+        entry, sig,
+        summary=f"A Dask array of :func:`ferroinit.{name}`'s values, chunk by chunk: bitwise "
+                f"the in-memory result for the same generator state, whatever the chunking.",
+        shape_doc="an int or a sequence of ints: the shape of the whole array (fans and "
+                  "values are the whole array's, never a chunk's).",
+        args={"chunks": "any chunk specification :func:`dask.array.core.normalize_chunks` "
+                        "accepts: ``\"auto\"``, an int, a tuple of ints, or explicit tuples "
+                        "of block sizes.",
+              "dtype": '``"float16"``, ``"bfloat16"`` (needs ml_dtypes), ``"float32"`` or '
+                       '``"float64"``.',
+              "generator": "an int seed, a :class:`ferroinit.Generator`, or None for the "
+                           "global generator. Its state is captured now and it advances now "
+                           "by the global count."},
+        returns="A lazy :class:`dask.array.Array`.",
+        example=entry.dask_example)
+    return constructor
+
+
+for _entry in _registry.select(dask=True):
+    globals()[_entry.allocating] = _constructor(_entry)
+    __all__.append(_entry.allocating)
+__all__.sort()
+del _entry

@@ -30,30 +30,10 @@ from typing import Any, Union
 import numpy as np
 
 import ferroinit as _fi
+from ferroinit import _core, _forms, _registry
 
-__all__ = [
-    "compute_fans",
-    "delta_orthogonal",
-    "delta_orthogonal_",
-    "glorot_normal",
-    "glorot_normal_",
-    "glorot_uniform",
-    "glorot_uniform_",
-    "he_normal",
-    "he_normal_",
-    "he_uniform",
-    "he_uniform_",
-    "identity",
-    "identity_",
-    "keras_orthogonal",
-    "keras_orthogonal_",
-    "lecun_normal",
-    "lecun_normal_",
-    "lecun_uniform",
-    "lecun_uniform_",
-    "variance_scaling",
-    "variance_scaling_",
-]
+# The initializers' names join this where their allocating forms are made (the registry).
+__all__ = ["compute_fans"]
 
 Axes = Union[int, Sequence[int]]
 
@@ -95,6 +75,19 @@ def _finite(value: Any, name: str) -> float:
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, but got {value!r}")
     return v
+
+
+def _as_ndarray(x):
+    """A NumPy view of a ``RustBuffer`` (what an allocating form fills with ``dlpack=True``),
+    for the steps NumPy does here; any other array as it is."""
+    if not isinstance(x, _core.RustBuffer):
+        return x
+    if x.dtype != "bfloat16":
+        return np.from_dlpack(x)
+    import ctypes  # NumPy takes no bfloat16 through DLPack: view the memory as ml_dtypes'
+
+    raw = (ctypes.c_uint16 * math.prod(x.shape)).from_address(x.data_ptr)
+    return np.frombuffer(raw, dtype=np.uint16).reshape(x.shape).view(_fi._dtype("bfloat16"))
 
 
 def _check_writeable(x) -> None:
@@ -258,320 +251,88 @@ def variance_scaling_(x, scale: float = 1.0, mode: str = "fan_in",
     return _fi.uniform_(x, -s, s, generator=generator)
 
 
-def variance_scaling(shape, scale: float = 1.0, mode: str = "fan_in",
-                     distribution: str = "truncated_normal", in_axis: Axes = -2,
-                     out_axis: Axes = -1, batch_axis: Axes = (), *, dtype="float32",
-                     generator=None) -> np.ndarray:
-    """Allocating :func:`variance_scaling_`: a new array of ``shape``.
-
-    Args:
-        shape: the shape, at least 2 dimensions.
-        scale, mode, distribution, in_axis, out_axis, batch_axis: as in
-            :func:`variance_scaling_`.
-        dtype: ``"float16"``, ``"bfloat16"``, ``"float32"`` or ``"float64"``.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        A new C-contiguous NumPy array; the same values as :func:`variance_scaling_` for the
-        same generator state.
-
-    Example:
-        >>> import ferroinit as init
-        >>> w = init.variance_scaling((512, 256), 1.0, "fan_out", "truncated_normal",
-        ...                           dtype="float64", generator=0)
-        >>> round(float(w.std()) * 256 ** 0.5, 2)  # the truncated std is sqrt(1 / fan_out)
-        1.0
-        >>> bool(abs(w).max() <= 2 / 0.87962566103423978 / 16)  # within 2 sigma
-        True
-    """
-    shape = _shape_of(shape)
-    _variance_scaling_params(shape, scale, mode, distribution, in_axis, out_axis, batch_axis)
-    return variance_scaling_(_fi.empty(shape, dtype=dtype), scale, mode, distribution, in_axis,
-                             out_axis, batch_axis, generator=generator)
-
-
 # --------------------------------------------------------------------------- specialisations
 
 
-def lecun_uniform_(x, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-                   generator=None):
-    """Fill ``x`` by JAX's ``lecun_uniform``: :func:`variance_scaling_` with ``scale=1``,
+def _specialisation(name: str, scale: float, mode: str, distribution: str, summary: str,
+                    example: str):
+    """JAX's named initializers are :func:`variance_scaling_` with fixed parameters; each is
+    this one function with its own name, summary and example."""
+
+    def fill(x, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
+             generator=None):
+        return variance_scaling_(x, scale, mode, distribution, in_axis, out_axis, batch_axis,
+                                 generator=generator)
+
+    return _forms.named(fill, name, f"Fill ``x`` by JAX's ``{name[:-1]}``{summary}", """\
+x: a writable float NumPy array with at least 2 dimensions.
+in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
+generator: an int seed, a :class:`ferroinit.Generator`, or None.""", example)
+
+
+lecun_uniform_ = _specialisation(
+    "lecun_uniform_", 1.0, "fan_in", "uniform",
+    """: :func:`variance_scaling_` with ``scale=1``,
     ``"fan_in"``, ``"uniform"``, i.e. :math:`\\mathcal{U}(-\\sqrt{3/\\text{fan\\_in}},
-    \\sqrt{3/\\text{fan\\_in}})`.
-
-    Args:
-        x: a writable float NumPy array with at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+    \\sqrt{3/\\text{fan\\_in}})`.""",
+    """\
         >>> w = init.lecun_uniform_(np.empty((300, 10), dtype=np.float32), generator=0)
         >>> bool(abs(w).max() <= (3 / 300) ** 0.5)
         True
-    """
-    return variance_scaling_(x, 1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis,
-                             generator=generator)
-
-
-def lecun_uniform(shape, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-                  dtype="float32", generator=None) -> np.ndarray:
-    """Allocating :func:`lecun_uniform_`.
-
-    Args:
-        shape: the shape, at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        dtype: the float dtype.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        A new NumPy array.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.lecun_uniform((5, 3, 8), generator=0).shape
-        (5, 3, 8)
-    """
-    return variance_scaling(shape, 1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis,
-                            dtype=dtype, generator=generator)
-
-
-def lecun_normal_(x, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-                  generator=None):
-    """Fill ``x`` by JAX's ``lecun_normal``: :func:`variance_scaling_` with ``scale=1``,
-    ``"fan_in"``, ``"truncated_normal"`` (truncated std ``sqrt(1 / fan_in)``).
-
-    Args:
-        x: a writable float NumPy array with at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+""")
+lecun_normal_ = _specialisation(
+    "lecun_normal_", 1.0, "fan_in", "truncated_normal",
+    """: :func:`variance_scaling_` with ``scale=1``,
+    ``"fan_in"``, ``"truncated_normal"`` (truncated std ``sqrt(1 / fan_in)``).""",
+    """\
         >>> w = init.lecun_normal_(np.empty((400, 1000), dtype=np.float32), generator=0)
         >>> round(float(w.std()) * 400 ** 0.5, 2)
         1.0
-    """
-    return variance_scaling_(x, 1.0, "fan_in", "truncated_normal", in_axis, out_axis,
-                             batch_axis, generator=generator)
-
-
-def lecun_normal(shape, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-                 dtype="float32", generator=None) -> np.ndarray:
-    """Allocating :func:`lecun_normal_`.
-
-    Args:
-        shape: the shape, at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        dtype: the float dtype.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        A new NumPy array.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.lecun_normal((16, 8), dtype="float64", generator=0).dtype
-        dtype('float64')
-    """
-    return variance_scaling(shape, 1.0, "fan_in", "truncated_normal", in_axis, out_axis,
-                            batch_axis, dtype=dtype, generator=generator)
-
-
-def glorot_uniform_(x, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-                    generator=None):
-    """Fill ``x`` by JAX's ``glorot_uniform`` (JAX's ``xavier_uniform``):
+""")
+glorot_uniform_ = _specialisation(
+    "glorot_uniform_", 1.0, "fan_avg", "uniform",
+    """ (JAX's ``xavier_uniform``):
     :func:`variance_scaling_` with ``scale=1``, ``"fan_avg"``, ``"uniform"``, i.e.
     :math:`\\mathcal{U}(-a, a)`, :math:`a = \\sqrt{6 / (\\text{fan\\_in} + \\text{fan\\_out})}`.
 
     Unlike torch's :func:`ferroinit.xavier_uniform_`, the fans come from the axis parameters
-    (default ``(..., in, out)``), not from torch's ``(out, in, ...)`` layout.
-
-    Args:
-        x: a writable float NumPy array with at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+    (default ``(..., in, out)``), not from torch's ``(out, in, ...)`` layout.""",
+    """\
         >>> w = init.glorot_uniform_(np.empty((3, 3, 16, 32), dtype=np.float32), generator=0)
         >>> bool(abs(w).max() <= (6 / (9 * 16 + 9 * 32)) ** 0.5)
         True
-    """
-    return variance_scaling_(x, 1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis,
-                             generator=generator)
-
-
-def glorot_uniform(shape, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-                   dtype="float32", generator=None) -> np.ndarray:
-    """Allocating :func:`glorot_uniform_`.
-
-    Args:
-        shape: the shape, at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        dtype: the float dtype.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        A new NumPy array.
-
-    Example:
-        >>> import ferroinit as init
-        >>> w = init.glorot_uniform((32, 16, 3, 3), in_axis=1, out_axis=0, generator=0)  # torch
-        >>> bool(abs(w).max() <= (6 / (16 * 9 + 32 * 9)) ** 0.5)
-        True
-    """
-    return variance_scaling(shape, 1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis,
-                            dtype=dtype, generator=generator)
-
-
-def glorot_normal_(x, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-                   generator=None):
-    """Fill ``x`` by JAX's ``glorot_normal`` (JAX's ``xavier_normal``):
+""")
+glorot_normal_ = _specialisation(
+    "glorot_normal_", 1.0, "fan_avg", "truncated_normal",
+    """ (JAX's ``xavier_normal``):
     :func:`variance_scaling_` with ``scale=1``, ``"fan_avg"``, ``"truncated_normal"``
-    (truncated std ``sqrt(2 / (fan_in + fan_out))``).
-
-    Args:
-        x: a writable float NumPy array with at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+    (truncated std ``sqrt(2 / (fan_in + fan_out))``).""",
+    """\
         >>> w = init.glorot_normal_(np.empty((600, 200), dtype=np.float32), generator=0)
         >>> round(float(w.std()) * (800 / 2) ** 0.5, 2)
         1.0
-    """
-    return variance_scaling_(x, 1.0, "fan_avg", "truncated_normal", in_axis, out_axis,
-                             batch_axis, generator=generator)
-
-
-def glorot_normal(shape, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-                  dtype="float32", generator=None) -> np.ndarray:
-    """Allocating :func:`glorot_normal_`.
-
-    Args:
-        shape: the shape, at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        dtype: the float dtype.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        A new NumPy array.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.glorot_normal((4, 8, 2), batch_axis=0, generator=0).shape  # 4 stacked (8, 2)
-        (4, 8, 2)
-    """
-    return variance_scaling(shape, 1.0, "fan_avg", "truncated_normal", in_axis, out_axis,
-                            batch_axis, dtype=dtype, generator=generator)
-
-
-def he_uniform_(x, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-                generator=None):
-    """Fill ``x`` by JAX's ``he_uniform`` (JAX's ``kaiming_uniform``):
+""")
+he_uniform_ = _specialisation(
+    "he_uniform_", 2.0, "fan_in", "uniform",
+    """ (JAX's ``kaiming_uniform``):
     :func:`variance_scaling_` with ``scale=2``, ``"fan_in"``, ``"uniform"``, i.e.
-    :math:`\\mathcal{U}(-\\sqrt{6/\\text{fan\\_in}}, \\sqrt{6/\\text{fan\\_in}})`.
-
-    Args:
-        x: a writable float NumPy array with at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+    :math:`\\mathcal{U}(-\\sqrt{6/\\text{fan\\_in}}, \\sqrt{6/\\text{fan\\_in}})`.""",
+    """\
         >>> w = init.he_uniform_(np.empty((3, 3, 8, 16), dtype=np.float32), generator=0)
         >>> bool(abs(w).max() <= (6 / 72) ** 0.5)
         True
-    """
-    return variance_scaling_(x, 2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis,
-                             generator=generator)
-
-
-def he_uniform(shape, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-               dtype="float32", generator=None) -> np.ndarray:
-    """Allocating :func:`he_uniform_`.
-
-    Args:
-        shape: the shape, at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        dtype: the float dtype.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        A new NumPy array.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.he_uniform((64, 32), dtype="float16", generator=0).dtype
-        dtype('float16')
-    """
-    return variance_scaling(shape, 2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis,
-                            dtype=dtype, generator=generator)
-
-
-def he_normal_(x, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-               generator=None):
-    """Fill ``x`` by JAX's ``he_normal`` (JAX's ``kaiming_normal``): :func:`variance_scaling_`
+""")
+he_normal_ = _specialisation(
+    "he_normal_", 2.0, "fan_in", "truncated_normal",
+    """ (JAX's ``kaiming_normal``): :func:`variance_scaling_`
     with ``scale=2``, ``"fan_in"``, ``"truncated_normal"`` (truncated std
     ``sqrt(2 / fan_in)``). Note that JAX's "normal" here is the *truncated* normal, unlike
-    torch's :func:`ferroinit.kaiming_normal_`.
-
-    Args:
-        x: a writable float NumPy array with at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        ``x``.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
+    torch's :func:`ferroinit.kaiming_normal_`.""",
+    """\
         >>> w = init.he_normal_(np.empty((200, 2000), dtype=np.float32), generator=0)
         >>> round(float(w.std()) * (200 / 2) ** 0.5, 2)
         1.0
-    """
-    return variance_scaling_(x, 2.0, "fan_in", "truncated_normal", in_axis, out_axis,
-                             batch_axis, generator=generator)
-
-
-def he_normal(shape, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), *,
-              dtype="float32", generator=None) -> np.ndarray:
-    """Allocating :func:`he_normal_`.
-
-    Args:
-        shape: the shape, at least 2 dimensions.
-        in_axis, out_axis, batch_axis: the axes, as in :func:`variance_scaling_`.
-        dtype: the float dtype.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        A new NumPy array.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
-        >>> w = init.he_normal((16, 8, 3, 3), in_axis=1, out_axis=0, generator=0)  # torch layout
-        >>> bool(abs(w).max() <= 2 * (2 / (8 * 9)) ** 0.5 / 0.87962566103423978)
-        True
-    """
-    return variance_scaling(shape, 2.0, "fan_in", "truncated_normal", in_axis, out_axis,
-                            batch_axis, dtype=dtype, generator=generator)
+""")
 
 
 # --------------------------------------------------------------------------- orthogonal families
@@ -630,40 +391,15 @@ def delta_orthogonal_(x, scale: float = 1.0, column_axis: int = -1, *, generator
     if math.prod(shape) == 0:
         return x
     n_in, n_out = shape[-2], shape[-1]
-    tap = np.empty((n_in, n_out), dtype=x.dtype)
+    out = _as_ndarray(x)
+    tap = np.empty((n_in, n_out), dtype=out.dtype)
     if int(column_axis) in (-1, 1):
         _fi.orthogonal_(tap, scale, generator=generator)
     else:
         _fi.orthogonal_(tap.T, scale, generator=generator)
-    _fi.constant_(x, 0.0)
-    x[tuple((k - 1) // 2 for k in shape[:-2])] = tap
+    _fi.constant_(out, 0.0)
+    out[tuple((k - 1) // 2 for k in shape[:-2])] = tap
     return x
-
-
-def delta_orthogonal(shape, scale: float = 1.0, column_axis: int = -1, *, dtype="float32",
-                     generator=None) -> np.ndarray:
-    """Allocating :func:`delta_orthogonal_`.
-
-    Args:
-        shape: ``(*k, in, out)`` with 3, 4 or 5 dimensions and ``in <= out``.
-        scale: the multiplicative factor of the orthogonal matrix.
-        column_axis: as in :func:`delta_orthogonal_`.
-        dtype: the float dtype.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        A new NumPy array.
-
-    Example:
-        >>> import ferroinit as init
-        >>> w = init.delta_orthogonal((3, 3, 3), generator=0)
-        >>> [float(abs(w[i]).sum()) > 0 for i in range(3)]  # only the centre tap is non-zero
-        [False, True, False]
-    """
-    shape = _shape_of(shape)
-    _delta_check(shape, column_axis)
-    return delta_orthogonal_(_fi.empty(shape, dtype=dtype), scale, column_axis,
-                             generator=generator)
 
 
 def _identity_check(shape) -> None:
@@ -701,30 +437,9 @@ def identity_(x, gain: float = 1.0):
     gain = _finite(gain, "gain")
     _fi.eye_(x)
     if gain != 1.0:
-        x *= gain
+        out = _as_ndarray(x)
+        out *= gain
     return x
-
-
-def identity(shape, gain: float = 1.0, *, dtype="float32") -> np.ndarray:
-    """Allocating :func:`identity_`.
-
-    Args:
-        shape: a 2-D shape.
-        gain: the multiplicative factor, finite.
-        dtype: the float dtype.
-
-    Returns:
-        A new NumPy array.
-
-    Example:
-        >>> import ferroinit as init
-        >>> init.identity((2, 2), gain=2.0, dtype="float64")
-        array([[2., 0.],
-               [0., 2.]])
-    """
-    shape = _shape_of(shape)
-    _identity_check(shape)
-    return identity_(_fi.empty(shape, dtype=dtype), gain)
 
 
 def _keras_orthogonal_check(shape) -> None:
@@ -771,36 +486,19 @@ def keras_orthogonal_(x, gain: float = 1.0, *, generator=None):
     rows, cols = math.prod(shape[:-1]), shape[-1]
     if len(shape) == 2:
         return _fi.orthogonal_(x, gain, generator=generator)
-    if isinstance(x, np.ndarray) and x.flags.c_contiguous:
-        _fi.orthogonal_(x.reshape(rows, cols), gain, generator=generator)
+    out = _as_ndarray(x)
+    if isinstance(out, np.ndarray) and out.flags.c_contiguous:
+        _fi.orthogonal_(out.reshape(rows, cols), gain, generator=generator)
         return x
-    _check_writeable(x)
-    m = np.empty((rows, cols), dtype=x.dtype)
+    _check_writeable(out)
+    m = np.empty((rows, cols), dtype=out.dtype)
     _fi.orthogonal_(m, gain, generator=generator)
-    x[...] = m.reshape(shape)
+    out[...] = m.reshape(shape)
     return x
 
 
-def keras_orthogonal(shape, gain: float = 1.0, *, dtype="float32",
-                     generator=None) -> np.ndarray:
-    """Allocating :func:`keras_orthogonal_`.
-
-    Args:
-        shape: the shape, at least 2 dimensions.
-        gain: the multiplicative factor.
-        dtype: the float dtype.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None.
-
-    Returns:
-        A new NumPy array.
-
-    Example:
-        >>> import numpy as np, ferroinit as init
-        >>> w = init.keras_orthogonal((2, 3, 12), dtype="float64", generator=0)
-        >>> m = w.reshape(6, 12)  # 6 rows < 12 cols: orthonormal rows
-        >>> bool(np.allclose(m @ m.T, np.eye(6)))
-        True
-    """
-    shape = _shape_of(shape)
-    _keras_orthogonal_check(shape)
-    return keras_orthogonal_(_fi.empty(shape, dtype=dtype), gain, generator=generator)
+# The allocating forms (``lecun_normal(shape, ...)`` from ``lecun_normal_``), one per registry
+# entry of the JAX and Keras families.
+__all__ += list(_forms.install(
+    globals(), _registry.select(family=_registry.JAX) + _registry.select(family=_registry.KERAS),
+    _fi.empty, _fi._shape_of))

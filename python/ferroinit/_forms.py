@@ -1,0 +1,219 @@
+"""The forms derived from an in-place initializer and its registry entry.
+
+One in-place function ``name_(x, ...)`` per initializer holds the semantics; from it and its
+entry in :mod:`ferroinit._registry` this module makes the allocating form ``name(shape, ...)``
+(with a real signature and a torch-style docstring, for ``help()`` and the doctests) and the
+pieces :mod:`ferroinit.dask` builds its constructors from. No source is generated: each form is
+a closure over the in-place function, with ``__signature__`` and ``__doc__`` set.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import textwrap
+from typing import Any, Callable
+
+import numpy as np
+
+from ._registry import Initializer
+
+_P = inspect.Parameter
+_KW = _P.KEYWORD_ONLY
+_POS = _P.POSITIONAL_OR_KEYWORD
+SHARD_PARAMS = ("global_shape", "offset")
+READ_ONLY = "assignment destination is read-only"
+
+#: Docstring lines of the parameters every allocating form adds or shares.
+_ARG_DOCS = {
+    "dtype": '``"float16"``, ``"bfloat16"`` (needs ml_dtypes unless ``dlpack=True``), '
+             '``"float32"`` or ``"float64"`` (or the NumPy/torch dtype).',
+    "dlpack": "return a ``RustBuffer`` (a zero-copy DLPack producer for "
+              "``torch.from_dlpack``, ``np.from_dlpack``, ``jax.numpy.from_dlpack``) instead "
+              "of a NumPy array.",
+    "generator": "an int seed, a :class:`ferroinit.Generator`, or None for the global "
+                 "generator.",
+    "global_shape, offset": "write the shard at ``offset`` of an array of ``global_shape`` "
+                            "(see :func:`ferroinit.uniform_`).",
+}
+
+
+def named(fill: Callable, name: str, summary: str, args: str, example: str) -> Callable:
+    """Name and document an in-place function made by a factory (twins such as
+    ``xavier_uniform_``/``xavier_normal_`` share one body): a torch-style docstring from its
+    summary, its Args lines (unindented) and its example (doctest lines, indented 8).
+
+    Example:
+        >>> f = named(lambda x: x, "noop_", "Return ``x``.", "x: anything.",
+        ...           "        >>> noop_(3)\\n        3\\n")
+        >>> f.__name__, f(3), "Returns:" in f.__doc__
+        ('noop_', 3, True)
+    """
+    fill.__name__ = fill.__qualname__ = name
+    fill.__doc__ = (f"{summary}\n\n    Args:\n{textwrap.indent(args, ' ' * 8)}\n\n"
+                    f"    Returns:\n        ``x``.\n\n    Example:\n"
+                    f"        >>> import numpy as np, ferroinit as init\n{example}")
+    return fill
+
+
+def refuse_array(name: str, shape: Any) -> None:
+    """Refuse an array (anything with ``.shape``) where a shape is expected.
+
+    torch's deprecated ``init.normal(t)`` filled ``t``; here the allocating form would return
+    a new array and leave ``t`` as it was, so it is an error that names the in-place form.
+
+    Example:
+        >>> import numpy as np
+        >>> refuse_array("normal", np.empty(3))
+        Traceback (most recent call last):
+        ...
+        TypeError: normal() takes a shape; to fill an existing array use ferroinit.normal_(x, ...)
+    """
+    if hasattr(shape, "shape") and not isinstance(shape, numbers.Integral):
+        raise TypeError(f"{name}() takes a shape; to fill an existing array use "
+                        f"ferroinit.{name}_(x, ...)")
+
+
+def _params_after_x(inplace: Callable, entry: Initializer) -> tuple[list[_P], list[_P]]:
+    """The in-place function's parameters after the array: (positional, keyword-only)."""
+    params = list(inspect.signature(inplace).parameters.values())[1:]
+    if not entry.shardable:
+        params = [p for p in params if p.name not in SHARD_PARAMS]
+    return [p for p in params if p.kind is _POS], [p for p in params if p.kind is _KW]
+
+
+def _head(entry: Initializer) -> list[_P]:
+    if entry.matrix_args:
+        rows, cols = entry.matrix_args
+        return [_P(rows, _POS, annotation="int"),
+                _P(cols, _POS, default=None, annotation="int | None")]
+    return [_P("shape", _POS, annotation="Shape")]
+
+
+def signature(entry: Initializer, inplace: Callable, extra: list[_P]) -> inspect.Signature:
+    """The derived form's signature: the shape (or rows and columns), the in-place function's
+    parameters after the array, ``extra`` first among the keyword-only ones."""
+    positional, kwonly = _params_after_x(inplace, entry)
+    return inspect.Signature(_head(entry) + positional + extra + kwonly)
+
+
+def _bind_error(name: str, sig: inspect.Signature, args: tuple, kwargs: dict) -> None:
+    """Raise the TypeError of a call that does not fit ``sig``, naming ``name``; else return."""
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{name}() {e}") from None
+
+
+def docstring(entry: Initializer, sig: inspect.Signature, *, summary: str, shape_doc: str,
+              args: dict[str, str], returns: str, example: str) -> str:
+    """A torch-style docstring (summary, Args, Returns, Example) for a derived form: the
+    parameters in signature order, the in-place function's own referred to it."""
+    docs = {**_ARG_DOCS, **args}
+    if entry.matrix_args:
+        rows, cols = entry.matrix_args
+        lines = [f"{rows}: the number of rows.",
+                 f"{cols}: the number of columns (default ``{rows}``)."]
+    else:
+        lines = [f"shape: {shape_doc}"]
+    own = [p.name for p in sig.parameters.values()
+           if p.kind is _POS and p.name not in ("shape", *entry.matrix_args)]
+    if own:
+        lines.append(f"{', '.join(own)}: as in :func:`ferroinit.{entry.name}`.")
+    for p in sig.parameters.values():
+        key = "global_shape, offset" if p.name == "global_shape" else p.name
+        if p.kind is _KW and key in docs:
+            lines.append(f"{key}: {docs[key]}")
+    body = "\n".join(textwrap.fill(line, 92, initial_indent="    ",
+                                   subsequent_indent="        ") for line in lines)
+    example = textwrap.indent(textwrap.dedent(example).strip("\n"), "    ")
+    return f"{summary}\n\nArgs:\n{body}\n\nReturns:\n    {returns}\n\nExample:\n{example}\n"
+
+
+def _validator(inplace: Callable) -> Callable[[tuple[int, ...], tuple, dict], None]:
+    """Check a call's arguments on a read-only stand-in of the shape (no memory), so an
+    invalid call raises before anything is allocated (the in-place function validates, then
+    stops at the read-only stand-in; the generator is left where it was)."""
+
+    def validate(dims: tuple[int, ...], args: tuple, kwargs: dict) -> None:
+        try:
+            stand_in = np.lib.stride_tricks.as_strided(
+                np.zeros(1, dtype=np.float16), dims, (0,) * len(dims), writeable=False)
+        except ValueError:
+            return  # more bytes than NumPy can describe: the allocation refuses it
+        try:
+            inplace(stand_in, *args, **kwargs)
+        except ValueError as e:
+            if str(e) != READ_ONLY:
+                raise
+
+    return validate
+
+
+def allocating(entry: Initializer, inplace: Callable, empty: Callable,
+               shape_of: Callable[[Any], tuple[int, ...]]) -> Callable:
+    """Make the allocating form of ``inplace``: ``name(shape, ...)`` fills ``empty(shape)``.
+
+    Args:
+        entry: the initializer's registry entry.
+        inplace: its in-place function.
+        empty: ``ferroinit.empty`` (the allocator).
+        shape_of: the shape normalizer (ints, sequences of ints; negative dims refused).
+
+    Returns:
+        The allocating function, with its ``__signature__`` and ``__doc__``.
+    """
+    name = entry.allocating
+    extra = [_P("dtype", _KW, default="float32"),
+             _P("dlpack", _KW, default=False, annotation="bool")]
+    sig = signature(entry, inplace, extra).replace(return_annotation="np.ndarray")
+    refused = () if entry.shardable else SHARD_PARAMS
+    validate = _validator(inplace) if entry.validate_first else None
+
+    def fill(shape, args, kwargs, dtype, dlpack, head):
+        for k in refused:
+            if k in kwargs:
+                raise TypeError(f"{name}() got an unexpected keyword argument {k!r}")
+        try:
+            if validate is not None:
+                validate(shape_of(shape), args, kwargs)
+            return inplace(empty(shape, dtype=dtype, dlpack=dlpack), *args, **kwargs)
+        except TypeError:
+            _bind_error(name, sig, (*head, *args), kwargs)
+            raise
+
+    if entry.matrix_args:
+        def form(n, m=None, *args, dtype="float32", dlpack=False, **kwargs):
+            refuse_array(name, n)
+            refuse_array(name, m)
+            return fill((n, n if m is None else m), args, kwargs, dtype, dlpack, (n, m))
+    else:
+        def form(shape, *args, dtype="float32", dlpack=False, **kwargs):
+            refuse_array(name, shape)
+            return fill(shape, args, kwargs, dtype, dlpack, (shape,))
+
+    form.__name__ = form.__qualname__ = name
+    form.__module__ = entry.module
+    form.__signature__ = sig
+    what = ("a new array of ``shape``" if not entry.matrix_args else "a new matrix")
+    form.__doc__ = docstring(
+        entry, sig,
+        summary=entry.summary or f"Allocating :func:`{entry.name}`: {what} holding the values "
+                                 f":func:`{entry.name}` writes (for the same generator state).",
+        shape_doc=f"an int or a sequence of ints. Not an array (a ``TypeError``): "
+                  f":func:`{entry.name}` fills one.",
+        args={}, returns="A new C-contiguous NumPy array, or a ``RustBuffer`` with "
+                         "``dlpack=True``.",
+        example=entry.example)
+    return form
+
+
+def install(namespace: dict[str, Any], entries: list[Initializer], empty: Callable,
+            shape_of: Callable[[Any], tuple[int, ...]]) -> list[str]:
+    """Define the allocating form of every entry in ``namespace`` (a module's globals), next
+    to its in-place function there. Returns the public names of both forms, sorted."""
+    out = []
+    for entry in entries:
+        namespace[entry.allocating] = allocating(entry, namespace[entry.name], empty, shape_of)
+        out += [entry.allocating, entry.name]
+    return sorted(out)
