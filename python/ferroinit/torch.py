@@ -34,14 +34,12 @@ from torch.nn.modules.conv import _ConvNd
 from torch.nn.modules.rnn import RNNBase, RNNCellBase
 
 import ferroinit as _fi
+from ferroinit import _registry
 
 __all__ = ["Init", "apply", "materialize", "reset_parameters"]
 
-_RANDOM = {
-    "uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",
-    "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
-}
-_DETERMINISTIC = {"constant_", "ones_", "zeros_", "eye_", "dirac_"}
+_RANDOM = set(_registry.names(family=_registry.TORCH, random=True))
+_DETERMINISTIC = set(_registry.names(family=_registry.TORCH, random=False))
 _NUMPY_DTYPES = (torch.float16, torch.float32, torch.float64)
 
 
