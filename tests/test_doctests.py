@@ -7,6 +7,8 @@ import importlib
 import pytest
 
 MODULES = ["ferroinit", "ferroinit.families", "ferroinit.torch", "ferroinit.dask", "ferroinit.bench",
+           "ferroinit.bench.units", "ferroinit.bench.timing", "ferroinit.bench.run",
+           "ferroinit.bench.cli",
            "ferroinit._registry", "ferroinit._forms", "ferroinit._integers"]
 
 
