@@ -10,11 +10,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+from ferroinit import _registry
 
+#: The sweep's initializers (the registry's), each with a table and a measurement per size.
+SWEEP = _registry.names(sweep=True)
 HAS_MPL = importlib.util.find_spec("matplotlib") is not None
 
 
@@ -38,7 +42,8 @@ def test_quick_bench_exits_zero_and_prints_table(quick_run):
     proc, _ = quick_run
     assert proc.returncode == 0, proc.stderr[-4000:]
     text = proc.stdout
-    for init in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_normal_"):
+    assert len(SWEEP) >= 5
+    for init in SWEEP:
         assert f"\n{init}  float32\n" in text
     header = next(line for line in text.splitlines() if line.split()[:3] == ["n", "bytes", "reps"])
     for col in ("ferroinit", "numpy", "torch", "fill", "f/torch", "f/numpy", "f/fill"):
@@ -71,7 +76,7 @@ def test_quick_bench_writes_valid_json(quick_run):
     rows = [r for r in data["results"] if "median_s" in r]
     # every (init, size) has a ferroinit, numpy, torch and fill measurement
     combos = {(r["init"], r["n"], r["lib"]) for r in rows}
-    for init in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "kaiming_normal_"):
+    for init in SWEEP:
         for n in (2**10, 2**14):
             for lib in ("ferroinit", "numpy", "torch", "fill", "fill_mt"):
                 assert (init, n, lib) in combos, (init, n, lib)
@@ -100,6 +105,41 @@ def test_quick_bench_writes_valid_json(quick_run):
             higher = t.get("higher_is_better", True)
             assert t["pass"] == (t["value"] >= t["floor"] if higher else t["value"] <= t["floor"])
     assert os.path.exists(out / "bench.txt")
+
+
+def test_quick_bench_shows_every_floor_by_what_it_compares(quick_run):
+    """The default run (here --quick, the same suites) shows every floor of the speed goal,
+    each named by what it compares, and no internal issue numbers."""
+    proc, out = quick_run
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    text = proc.stdout
+    assert not re.search(r"#\d|issue \d|item \d", text), "internal references in the report"
+    names = [t["target"] for t in json.loads((out / "bench.json").read_text())["targets"]]
+    fill = "vs ndarray.fill/torch fill_ on 2 threads"
+    wanted = [
+        f"uniform_ {fill}", f"normal_ {fill}",
+        f"trunc_normal_(std=1, a=-2, b=2) {fill}", f"trunc_normal_(std=0.02, a=-2, b=2) {fill}",
+        f"trunc_normal_(std=1, a=2, b=3) {fill}",
+        "uniform_ vs torch.nn.init.uniform_ on 2 threads",
+        "normal_ vs torch.nn.init.normal_ on 2 threads",
+        "trunc_normal_(std=0.02, a=-2, b=2) vs torch.nn.init.trunc_normal_ on 2 threads",
+        "xavier_uniform_ vs ferroinit uniform_", "xavier_normal_ vs ferroinit normal_",
+        "kaiming_uniform_ vs ferroinit uniform_", "kaiming_normal_ vs ferroinit normal_",
+        "bfloat16 uniform_ elements/s vs float32's", "float16 normal_ elements/s vs float32's",
+        f"float64 uniform_ {fill} in bytes/s", f"float64 normal_ {fill} in bytes/s",
+        "uniform_ on 2^16 float32 vs torch.nn.init.uniform_",
+        "normal_ on 2^16 float32 vs torch.nn.init.normal_",
+        "normal_ on 16 elements (NumPy array), us per call",
+        "orthogonal_", "sparse_", "fresh normal", "extra memory of",
+    ]
+    for want in wanted:
+        assert any(n.startswith(want) for n in names), (want, names)
+        assert want in text
+    floors = {t["target"]: t["floor"] for t in json.loads((out / "bench.json").read_text())[
+        "targets"]}
+    assert floors[next(n for n in names if n.startswith(f"uniform_ {fill}"))] == 0.8
+    assert floors["normal_ on 16 elements (NumPy array), us per call"] == 1.0
+    assert "smaller array" in text  # torch's trunc_normal_ is measured on less, and says so
 
 
 @pytest.mark.skipif(not HAS_MPL, reason="matplotlib is not installed")

@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m ferroinit bench",
         description="Benchmark ferroinit against NumPy, torch, JAX (where installed) and the "
-                    "memory bound (ndarray.fill), side by side in one process.")
+                    "memory bound (the fill of the same array), side by side in one process.")
     p.add_argument("--sizes", default=None,
                    help="element counts: '10..28', '2^20,2^27', '1000' (default: 2^10, 2^14, "
                         "2^18, 2^22, 2^25, 2^27, 2^28)")

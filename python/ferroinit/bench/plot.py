@@ -35,8 +35,9 @@ def plot(bench: Bench, machine: dict[str, Any], path: str) -> str | None:
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows), squeeze=False)
     styles = ["-", "--", ":", "-."]
     colors = {"ferroinit": "C3", "numpy": "C0", "torch": "C1", "jax": "C2", "fill": "0.4",
-              "fill_mt": "0.1"}
-    labels = {"fill": "ndarray.fill", "fill_mt": "constant_ (parallel fill)"}
+              "torch_fill": "0.6", "fill_mt": "0.1"}
+    labels = {"fill": f"ndarray.fill ({a.threads} threads)", "torch_fill": "torch fill_",
+              "fill_mt": "constant_ (parallel fill)"}
     for k, init in enumerate(inits):
         ax = axes[k // cols][k % cols]
         for j, dt in enumerate(a.dtypes):

@@ -15,12 +15,14 @@ def header(bench: Bench, machine: dict[str, Any]) -> list[str]:
     return [
         "ferroinit bench",
         (f"  cpu: {machine['cpu']} ({machine['arch']}), {machine['cpus_available']} cpus, "
-        f"{fmt_bytes(mem) if mem else '?'} RAM, simd: {machine['simd_level']}"),
-        (f"  threads: {a.threads} (ferroinit via RAYON_NUM_THREADS, torch.set_num_threads;"
-        " numpy's Generator and ndarray.fill are single-threaded)"),
+         f"{fmt_bytes(mem) if mem else '?'} RAM, simd: {machine['simd_level']}"),
+        (f"  threads: {a.threads} (ferroinit via RAYON_NUM_THREADS, torch.set_num_threads, "
+         "ndarray.fill split over as many threads; numpy's Generator is single-threaded)"),
         "  versions: " + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()),
         (f"  repeats: median of up to {a.repeats} (fewer where one call > "
-        f"{a.case_budget / a.repeats:.1f} s); reps = ferroinit's samples"),
+         f"{a.case_budget / a.repeats:.1f} s); reps = ferroinit's samples"),
+        ("  the fill: the faster of ndarray.fill and torch's fill_ on those threads, measured "
+         "side by side on the same array (the memory bound the targets compare with)"),
     ]
 
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import gc
 from typing import Any
 
-from .baselines import try_import
+import numpy as np
+
+import ferroinit
+
+from .baselines import ThreadedFill, alloc, fill_fns, try_import
+from .timing import measure_group
 
 
 class _NoProgress:
@@ -35,6 +41,35 @@ class Bench:
         self.suites: dict[str, Any] = {}
         self.notes: list[str] = []
         self.progress: Any = _NoProgress()
+        self.threaded_fill = ThreadedFill(args.threads)
+        self._array: np.ndarray | None = None
+
+    def array(self, dtype: str, n: int) -> np.ndarray:
+        """A preallocated, page-faulted array of ``n`` elements of ``dtype``, shared by the
+        suites that measure at the same size (one held at a time: faulting in 512 MiB again
+        for every suite would cost more than the measurements)."""
+        x = self._array
+        if x is None or x.size != n or x.dtype != ferroinit._dtype(dtype):
+            self._array = x = None
+            gc.collect()
+            self._array = x = alloc(dtype, n)
+        return x
+
+    def measure(self, fns: dict[str, Any], *, fills: np.ndarray | None = None,
+                force: bool = True) -> dict[str, dict[str, Any]]:
+        """Time ``fns`` side by side (with the fills of ``fills`` added, when given), every
+        one with the full repeats unless ``force`` is False (then slow ones get fewer)."""
+        fns = dict(fns)
+        if fills is not None:
+            fns.update(fill_fns(fills, self.threaded_fill, self.torch))
+        a = self.args
+        return measure_group(fns, repeats=a.repeats, budget_s=a.case_budget,
+                             force=tuple(fns) if force else ())
+
+    def release(self) -> None:
+        """Drop the shared array (before a suite that needs the memory)."""
+        self._array = None
+        gc.collect()
 
     def lookup(self, init: str, lib: str, dt: str, n: int) -> dict[str, Any] | None:
         """The sweep's measurement of ``lib`` running ``init`` on ``n`` elements of ``dt``."""

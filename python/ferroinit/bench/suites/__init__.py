@@ -14,7 +14,19 @@ A suite is a module with:
 Register a new suite by adding its module to ``SUITES`` below: one line.
 """
 
-from . import extra_memory, fresh, materialize, orthogonal, small, sparse, sweep
+from . import (
+               cache,
+               dtypes,
+               extra_memory,
+               fresh,
+               materialize,
+               orthogonal,
+               small,
+               sparse,
+               sweep,
+               variants,
+               windows,
+)
 
 SUITES = (
     sweep,
@@ -22,6 +34,10 @@ SUITES = (
     # this VM is still returning pages to its host, and every library's 16-element call ran
     # 2-7x slower.
     small,
+    cache,
+    windows,
+    variants,
+    dtypes,
     fresh,
     orthogonal,
     sparse,

@@ -24,18 +24,19 @@ from ..units import fmt, fmt_bytes, fmt_size, ratio
 
 NAME = "sweep"
 CHOICES = baselines.SWEEP_INITS
-#: Libraries in table order. "fill" and "fill_mt" are the memory bound (see baselines).
-LIBS = ("ferroinit", "numpy", "torch", "jax", "fill", "fill_mt")
+#: Libraries in table order. "fill", "torch_fill" and "fill_mt" are the memory bound (see
+#: baselines.fill_fns).
+LIBS = ("ferroinit", "numpy", "torch", "jax", "fill", "torch_fill", "fill_mt")
 #: Measured at every size with full repeats at the headline (the targets' numerators and
 #: denominators against the memory bound); only the other libraries may be skipped.
-OURS = ("ferroinit", "fill", "fill_mt")
+OURS = ("ferroinit", "fill", "torch_fill", "fill_mt")
 
-#: Floors (ratio of throughputs).
-FILL_FLOORS = {"uniform_": 0.7, "normal_": 0.45, "trunc_normal_": 0.4}
-#: The xavier/kaiming variants must be as fast as their sampler (within noise).
-VARIANT_OF = {"xavier_uniform_": "uniform_", "kaiming_normal_": "normal_"}
-VARIANT_FLOOR = 0.9
-BASELINE_FLOOR = 5.0
+#: Floors at the headline size, float32: throughput against the fill of the same array
+#: (the faster of ndarray.fill and torch's fill_, both on the run's threads) ...
+FILL_FLOORS = {"uniform_": 0.8, "normal_": 0.6}
+#: ... and against torch.nn.init's function of the same name (same threads). trunc_normal_'s
+#: floors are the windows suite's; the variants' the variants suite's.
+TORCH_FLOORS = {"uniform_": 12.0, "normal_": 10.0}
 
 
 def inits(args) -> list[str]:
@@ -114,7 +115,7 @@ def _run_case(bench: Bench, est: dict, x: np.ndarray, dt: str, n: int, init: str
             notes["jax"] = "allocates (JAX arrays are immutable)"
         except Exception as e:  # noqa: BLE001
             notes["jax"] = f"error: {type(e).__name__}: {e}"
-    fns.update(baselines.fill_fns(x))
+    fns.update(baselines.fill_fns(x, bench.threaded_fill, bench.torch))
     for lib in list(fns):
         if lib in OURS:
             continue  # only baselines are ever skipped
@@ -155,34 +156,29 @@ def gbps_pair(bench: Bench, init: str, lib: str, dt: str) -> tuple[Any, Any, str
     return f, None, ""
 
 
+def fill_name(bench: Bench) -> str:
+    """How the targets name the fill they compare with."""
+    fills = "ndarray.fill/torch fill_" if bench.torch is not None else "ndarray.fill"
+    return f"{fills} on {bench.args.threads} threads"
+
+
 def targets(bench: Bench, add) -> None:
     a = bench.args
     n, dt = a.headline_n, "float32"
     where = f"n={fmt_size(n)} {dt}"
     if dt not in a.dtypes:
         return
-
-    def gbps(init, lib):
-        r = bench.lookup(init, lib, dt, n)
-        return None if r is None else r["gbps"]
-
     for init in inits(a):
-        f = gbps(init, "ferroinit")
+        f = bench.lookup(init, "ferroinit", dt, n)
         if init in FILL_FLOORS:
-            add(f"{init} vs ndarray.fill ({where})", ratio(f, gbps(init, "fill")),
-                FILL_FLOORS[init])
-        if init in VARIANT_OF and VARIANT_OF[init] in a.inits:
-            base = VARIANT_OF[init]
-            add(f"{init} vs ferroinit {base} ({where})", ratio(f, gbps(base, "ferroinit")),
-                VARIANT_FLOOR)
-        if not a.no_torch:
+            fills = {lib: r for lib in baselines.FILLS
+                     for r in [bench.lookup(init, lib, dt, n)] if r is not None}
+            add(f"{init} vs {fill_name(bench)} ({where})",
+                ratio(baselines.fill_bound(fills), f and f["median_s"]), FILL_FLOORS[init])
+        if init in TORCH_FLOORS and not a.no_torch:
             ff, fb, at = gbps_pair(bench, init, "torch", dt)
-            add(f"{init} vs torch ({where})", ratio(ff, fb), BASELINE_FLOOR, detail=at)
-        if not a.no_numpy:
-            ff, fb, at = gbps_pair(bench, init, "numpy", dt)
-            std = "vs standard_normal" if init == "trunc_normal_" else ""
-            add(f"{init} vs numpy ({where})", ratio(ff, fb), BASELINE_FLOOR,
-                detail="; ".join(d for d in (std, at) if d))
+            add(f"{init} vs torch.nn.init.{init} on {a.threads} threads ({where})",
+                ratio(ff, fb), TORCH_FLOORS[init], detail=at)
 
 
 def libs_present(bench: Bench) -> list[str]:
@@ -197,7 +193,8 @@ def render(bench: Bench) -> list[str]:
     if libs:
         L.append("")
         L.append("In place on a preallocated array: GB/s written (higher is better); "
-                 "fill = ndarray.fill, fill_mt = ferroinit.constant_ (parallel)")
+                 f"fill = ndarray.fill on {a.threads} threads, torch_fill = torch fill_, "
+                 "fill_mt = ferroinit.constant_")
     for dt in a.dtypes:
         for init in inits(a):
             L.append("")
