@@ -9,7 +9,7 @@ import pytest
 MODULES = ["ferroinit", "ferroinit.families", "ferroinit.torch", "ferroinit.dask", "ferroinit.bench",
            "ferroinit.bench.units", "ferroinit.bench.timing", "ferroinit.bench.run",
            "ferroinit.bench.cli",
-           "ferroinit._registry", "ferroinit._forms", "ferroinit._integers"]
+           "ferroinit._registry", "ferroinit._forms", "ferroinit._integers", "ferroinit._fans"]
 
 
 @pytest.mark.parametrize("name", MODULES)

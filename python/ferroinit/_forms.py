@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import operator
 import textwrap
 from typing import Any, Callable
 
@@ -36,6 +37,24 @@ _ARG_DOCS = {
     "global_shape, offset": "write the shard at ``offset`` of an array of ``global_shape`` "
                             "(see :func:`ferroinit.uniform_`).",
 }
+
+
+def shape_of(x_or_shape: Any) -> tuple[int, ...]:
+    """A shape as a tuple of ints: an int, a sequence of ints, or an array's ``.shape``.
+
+    Example:
+        >>> shape_of(3), shape_of((2, 3)), shape_of(np.empty((4, 1)))
+        ((3,), (2, 3), (4, 1))
+    """
+    if isinstance(x_or_shape, numbers.Integral):
+        shape = (int(x_or_shape),)
+    elif hasattr(x_or_shape, "shape"):
+        shape = tuple(int(d) for d in x_or_shape.shape)
+    else:
+        shape = tuple(operator.index(d) for d in x_or_shape)
+    if any(d < 0 for d in shape):
+        raise ValueError("negative dimensions are not allowed")  # NumPy's wording
+    return shape
 
 
 def named(fill: Callable, name: str, summary: str, args: str, example: str) -> Callable:
