@@ -31,7 +31,10 @@ short example.
 from __future__ import annotations
 
 from .cli import build_parser, main
+from .machine import machine_info
+from .memory import peak_extra_bytes, peak_rss_bytes
 from .timing import measure_group
 from .units import fmt_bytes, fmt_size, parse_sizes
 
-__all__ = ["build_parser", "fmt_bytes", "fmt_size", "main", "measure_group", "parse_sizes"]
+__all__ = ["build_parser", "fmt_bytes", "fmt_size", "machine_info", "main", "measure_group",
+           "parse_sizes", "peak_extra_bytes", "peak_rss_bytes"]
