@@ -235,7 +235,7 @@ class _Planner:
                 out = jax.eval_shape(lambda k: self.jax_init(k, shape, dtype), key_aval)
         caught = tuple((w.message, w.category) for w in caught)
         dt = np.dtype(out.dtype)
-        if dt not in _FLOATS:
+        if dt not in _FLOATS or any(d < 0 for d in out.shape):  # jax fails when it compiles
             return None, caught
         raw_key = False
         if key_aval is not None:
