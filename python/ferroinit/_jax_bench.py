@@ -1,0 +1,219 @@
+"""The JAX suite: ``ferroinit.jax`` initializers, eager and jitted, against jitted jax.
+
+For each case (``normal``, ``truncated_normal``, ``uniform``, ``variance_scaling``) and size
+``2^k`` (a ``(n / cols, cols)`` float matrix, ``cols = min(n, 1024)``), four callables run
+side by side in interleaved rounds, so background load hits them alike:
+
+* ``jax``: ``jax.jit`` of ``jax.random.normal`` / ``truncated_normal(-2, 2)`` / ``uniform`` /
+  ``jax.nn.initializers.variance_scaling(1, "fan_in", "truncated_normal")`` (the baseline);
+* ``eager``: the ``ferroinit.jax`` initializer called eagerly (zero-copy DLPack);
+* ``jit``: ``jax.jit`` of the ``ferroinit.jax`` initializer (``pure_callback``, one copy);
+* ``bare``: ferroinit's allocating sampler with ``dlpack=True`` and no jax at all, so
+  ``eager / bare`` is what the adapter adds (about 1 at large sizes: no copy).
+
+Every callable is called once first (compilation, plan cache); a sample lasts at least
+``min_sample_s`` (small calls are looped) and the statistic is the median of the samples,
+``repeats`` of them, fewer for a callable slower than ``budget_s / repeats`` (at least 3).
+The ratios are ``jax time / ferroinit time``: above 1, ferroinit is faster. Sizes whose
+working set (about 3 arrays) would not fit in half the available memory are skipped.
+
+Example:
+    >>> from ferroinit import _jax_bench
+    >>> rows = _jax_bench.run(exps=(10,), cases=("normal",), repeats=3, budget_s=1.0,
+    ...                       echo=False)
+    >>> sorted(rows[0])[:4], rows[0]["n"]
+    (['bare_s', 'case', 'cols', 'dtype'], 1024)
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import statistics
+import sys
+import time
+from typing import Any, Callable
+
+CASES = ("normal", "truncated_normal", "uniform", "variance_scaling")
+DEFAULT_EXPS = (10, 14, 18, 22, 25, 28)
+LIBS = ("jax", "eager", "jit", "bare")
+
+
+def _available_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _shape(n: int) -> tuple[int, int]:
+    cols = min(n, 1024)
+    return n // cols, cols
+
+
+def _callables(case: str, shape: tuple[int, int], dtype) -> dict[str, Callable[[], Any]]:
+    import jax
+    import jax.numpy as jnp
+
+    import ferroinit
+    import ferroinit.jax as fij
+
+    key = jax.random.key(0)
+    ours = {"normal": fij.normal(1.0), "truncated_normal": fij.truncated_normal(1.0),
+            "uniform": fij.uniform(1.0),
+            "variance_scaling": fij.variance_scaling(1.0, "fan_in", "truncated_normal")}[case]
+    if case == "normal":
+        theirs = jax.jit(lambda k: jax.random.normal(k, shape, dtype))
+    elif case == "truncated_normal":
+        theirs = jax.jit(lambda k: jax.random.truncated_normal(k, -2.0, 2.0, shape, dtype))
+    elif case == "uniform":
+        theirs = jax.jit(lambda k: jax.random.uniform(k, shape, dtype))
+    else:
+        vs = jax.nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
+        theirs = jax.jit(lambda k: vs(k, shape, dtype))
+    ours_jit = jax.jit(lambda k: ours(k, shape, dtype))
+    name = jnp.dtype(dtype).name
+    gen = fij.generator(key)
+    std = 1.0 / 0.87962566103423978 * math.sqrt(1.0 / shape[0])
+    bare = {
+        "normal": lambda: ferroinit.normal(shape, dtype=name, dlpack=True, generator=gen),
+        "truncated_normal": lambda: ferroinit.trunc_normal(shape, dtype=name, dlpack=True,
+                                                           generator=gen),
+        "uniform": lambda: ferroinit.uniform(shape, dtype=name, dlpack=True, generator=gen),
+        "variance_scaling": lambda: ferroinit.trunc_normal(shape, 0.0, std, -2 * std, 2 * std,
+                                                           dtype=name, dlpack=True,
+                                                           generator=gen),
+    }[case]
+    return {
+        "jax": lambda: theirs(key).block_until_ready(),
+        "eager": lambda: ours(key, shape, dtype).block_until_ready(),
+        "jit": lambda: ours_jit(key).block_until_ready(),
+        "bare": bare,
+    }
+
+
+def _once(fn: Callable[[], Any], inner: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter() - t0) / inner
+
+
+def _measure(fns: dict[str, Callable[[], Any]], repeats: int, budget_s: float,
+             min_sample_s: float) -> dict[str, float]:
+    """Median seconds per call of each callable, sampled in interleaved rounds."""
+    inner, per_call = {}, {}
+    for lib, fn in fns.items():
+        fn()  # compile, fill the plan cache
+        t = _once(fn, 1)
+        per_call[lib] = t
+        inner[lib] = max(1, math.ceil(min_sample_s / max(t, 1e-9)))
+    want = {lib: max(3, min(repeats, int(budget_s / max(per_call[lib] * inner[lib], 1e-9))))
+            for lib in fns}
+    samples: dict[str, list[float]] = {lib: [] for lib in fns}
+    for r in range(max(want.values())):
+        for lib, fn in fns.items():
+            if r < want[lib]:
+                samples[lib].append(_once(fn, inner[lib]))
+                gc.collect()
+    return {lib: statistics.median(s) for lib, s in samples.items()}
+
+
+def run(exps=DEFAULT_EXPS, cases=CASES, dtype: str = "float32", *, repeats: int = 7,
+        budget_s: float = 20.0, min_sample_s: float = 0.002,
+        echo: bool = True, out=None) -> list[dict[str, Any]]:
+    """Run the suite and return one row per (case, size).
+
+    Args:
+        exps: the sizes, as exponents of 2 (2^10 to 2^28 by default in steps).
+        cases: a subset of :data:`CASES`.
+        dtype: ``"float16"``, ``"bfloat16"``, ``"float32"`` or ``"float64"`` (float64 needs
+            ``jax_enable_x64``).
+        repeats: samples per callable (the median is reported).
+        budget_s: time budget per callable and size; slow callables get fewer samples (>= 3).
+        min_sample_s: small calls are looped so that one sample lasts at least this long.
+        echo: print each row as it is measured (and the header) to ``out``.
+        out: a text stream (default ``sys.stdout``).
+
+    Returns:
+        A list of dicts: ``case``, ``n``, ``rows``, ``cols``, ``dtype``, the median seconds
+        ``jax_s``, ``eager_s``, ``jit_s``, ``bare_s``, and the ratios ``eager_x``
+        (``jax_s / eager_s``), ``jit_x`` (``jax_s / jit_s``) and ``eager_over_bare``.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    out = sys.stdout if out is None else out
+    dt = jnp.dtype(dtype)
+    rows: list[dict[str, Any]] = []
+    if echo:
+        print(header(dt.name, jax.__version__), file=out)
+    for exp in exps:
+        n = 1 << exp
+        avail = _available_bytes()
+        if avail is not None and 3 * n * dt.itemsize > avail // 2:
+            if echo:
+                print(f"  2^{exp}: skipped, {3 * n * dt.itemsize >> 20} MiB would not fit in "
+                      f"half of the {avail >> 20} MiB available", file=out)
+            continue
+        shape = _shape(n)
+        for case in cases:
+            t = _measure(_callables(case, shape, dt), repeats, budget_s, min_sample_s)
+            row = {"case": case, "n": n, "rows": shape[0], "cols": shape[1], "dtype": dt.name,
+                   **{f"{lib}_s": t[lib] for lib in LIBS},
+                   "eager_x": t["jax"] / t["eager"], "jit_x": t["jax"] / t["jit"],
+                   "eager_over_bare": t["eager"] / t["bare"]}
+            rows.append(row)
+            if echo:
+                print(format_row(row), file=out, flush=True)
+            gc.collect()
+    return rows
+
+
+def _fmt_time(s: float) -> str:
+    if s < 1e-3:
+        return f"{s * 1e6:7.1f} us"
+    if s < 1.0:
+        return f"{s * 1e3:7.2f} ms"
+    return f"{s:7.3f} s "
+
+
+def header(dtype: str = "float32", jax_version: str = "") -> str:
+    """The table's header lines."""
+    threads = os.cpu_count()
+    return (f"ferroinit.jax vs jitted jax.random, {dtype}, jax {jax_version}, {threads} CPUs; "
+            "median seconds per call; x = jax time / ferroinit time\n"
+            f"{'case':<17} {'size':>5} {'jax.jit':>10} {'eager':>10} {'jit':>10} "
+            f"{'bare':>10} {'eager x':>8} {'jit x':>7} {'eager/bare':>10}")
+
+
+def format_row(row: dict[str, Any]) -> str:
+    """One row of the table."""
+    return (f"{row['case']:<17} 2^{int(math.log2(row['n'])):<3} "
+            f"{_fmt_time(row['jax_s'])} {_fmt_time(row['eager_s'])} "
+            f"{_fmt_time(row['jit_s'])} {_fmt_time(row['bare_s'])} "
+            f"{row['eager_x']:8.2f} {row['jit_x']:7.2f} {row['eager_over_bare']:10.2f}")
+
+
+def render(rows: list[dict[str, Any]], dtype: str = "float32") -> str:
+    """The whole table for ``rows`` (what :func:`run` printed)."""
+    import jax
+
+    return "\n".join([header(dtype, jax.__version__), *map(format_row, rows)])
+
+
+def main(argv=None) -> int:
+    """``python -m ferroinit._jax_bench [EXP ...]``: the suite at those sizes (2^EXP)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    exps = tuple(int(a) for a in args) or DEFAULT_EXPS
+    run(exps)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
