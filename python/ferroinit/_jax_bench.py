@@ -21,8 +21,8 @@ Example:
     >>> from ferroinit import _jax_bench
     >>> rows = _jax_bench.run(exps=(10,), cases=("normal",), repeats=3, budget_s=1.0,
     ...                       echo=False)
-    >>> sorted(rows[0])[:4], rows[0]["n"]
-    (['bare_s', 'case', 'cols', 'dtype'], 1024)
+    >>> rows[0]["case"], rows[0]["n"], rows[0]["eager_x"] > 0
+    ('normal', 1024, True)
 """
 
 from __future__ import annotations
@@ -97,31 +97,34 @@ def _callables(case: str, shape: tuple[int, int], dtype) -> dict[str, Callable[[
     }
 
 
-def _once(fn: Callable[[], Any], inner: int) -> float:
-    t0 = time.perf_counter()
+def _once(fn: Callable[[], Any], inner: int) -> tuple[float, float]:
+    """(wall, process CPU) seconds per call, over ``inner`` calls."""
+    c0, t0 = time.process_time(), time.perf_counter()
     for _ in range(inner):
         fn()
-    return (time.perf_counter() - t0) / inner
+    return (time.perf_counter() - t0) / inner, (time.process_time() - c0) / inner
 
 
 def _measure(fns: dict[str, Callable[[], Any]], repeats: int, budget_s: float,
-             min_sample_s: float) -> dict[str, float]:
-    """Median seconds per call of each callable, sampled in interleaved rounds."""
+             min_sample_s: float) -> dict[str, dict[str, float]]:
+    """Per callable: the median and the minimum wall seconds per call and the median process
+    CPU seconds per call, sampled in interleaved rounds."""
     inner, per_call = {}, {}
     for lib, fn in fns.items():
         fn()  # compile, fill the plan cache
-        t = _once(fn, 1)
+        t = _once(fn, 1)[0]
         per_call[lib] = t
         inner[lib] = max(1, math.ceil(min_sample_s / max(t, 1e-9)))
     want = {lib: max(3, min(repeats, int(budget_s / max(per_call[lib] * inner[lib], 1e-9))))
             for lib in fns}
-    samples: dict[str, list[float]] = {lib: [] for lib in fns}
+    samples: dict[str, list[tuple[float, float]]] = {lib: [] for lib in fns}
     for r in range(max(want.values())):
         for lib, fn in fns.items():
             if r < want[lib]:
                 samples[lib].append(_once(fn, inner[lib]))
                 gc.collect()
-    return {lib: statistics.median(s) for lib, s in samples.items()}
+    return {lib: {"wall": statistics.median(w for w, _ in s), "min": min(w for w, _ in s),
+                  "cpu": statistics.median(c for _, c in s)} for lib, s in samples.items()}
 
 
 def run(exps=DEFAULT_EXPS, cases=CASES, dtype: str = "float32", *, repeats: int = 7,
@@ -141,9 +144,11 @@ def run(exps=DEFAULT_EXPS, cases=CASES, dtype: str = "float32", *, repeats: int 
         out: a text stream (default ``sys.stdout``).
 
     Returns:
-        A list of dicts: ``case``, ``n``, ``rows``, ``cols``, ``dtype``, the median seconds
-        ``jax_s``, ``eager_s``, ``jit_s``, ``bare_s``, and the ratios ``eager_x``
-        (``jax_s / eager_s``), ``jit_x`` (``jax_s / jit_s``) and ``eager_over_bare``.
+        A list of dicts: ``case``, ``n``, ``rows``, ``cols``, ``dtype``, per callable the
+        median wall seconds ``jax_s``, ``eager_s``, ``jit_s``, ``bare_s`` (``*_min_s``: the
+        minimum; ``*_cpu_s``: the median process CPU seconds), and the ratios ``eager_x``
+        (``jax_s / eager_s``), ``jit_x`` (``jax_s / jit_s``), ``eager_over_bare`` and
+        ``eager_cpu_x`` (``jax_cpu_s / eager_cpu_s``).
     """
     import jax
     import jax.numpy as jnp
@@ -165,9 +170,13 @@ def run(exps=DEFAULT_EXPS, cases=CASES, dtype: str = "float32", *, repeats: int 
         for case in cases:
             t = _measure(_callables(case, shape, dt), repeats, budget_s, min_sample_s)
             row = {"case": case, "n": n, "rows": shape[0], "cols": shape[1], "dtype": dt.name,
-                   **{f"{lib}_s": t[lib] for lib in LIBS},
-                   "eager_x": t["jax"] / t["eager"], "jit_x": t["jax"] / t["jit"],
-                   "eager_over_bare": t["eager"] / t["bare"]}
+                   **{f"{lib}_s": t[lib]["wall"] for lib in LIBS},
+                   **{f"{lib}_min_s": t[lib]["min"] for lib in LIBS},
+                   **{f"{lib}_cpu_s": t[lib]["cpu"] for lib in LIBS},
+                   "eager_x": t["jax"]["wall"] / t["eager"]["wall"],
+                   "jit_x": t["jax"]["wall"] / t["jit"]["wall"],
+                   "eager_over_bare": t["eager"]["wall"] / t["bare"]["wall"],
+                   "eager_cpu_x": t["jax"]["cpu"] / t["eager"]["cpu"]}
             rows.append(row)
             if echo:
                 print(format_row(row), file=out, flush=True)
@@ -187,9 +196,10 @@ def header(dtype: str = "float32", jax_version: str = "") -> str:
     """The table's header lines."""
     threads = os.cpu_count()
     return (f"ferroinit.jax vs jitted jax.random, {dtype}, jax {jax_version}, {threads} CPUs; "
-            "median seconds per call; x = jax time / ferroinit time\n"
+            "median wall seconds per call; x = jax time / ferroinit time; cpu x: the same for "
+            "the eager call's process CPU time\n"
             f"{'case':<17} {'size':>5} {'jax.jit':>10} {'eager':>10} {'jit':>10} "
-            f"{'bare':>10} {'eager x':>8} {'jit x':>7} {'eager/bare':>10}")
+            f"{'bare':>10} {'eager x':>8} {'jit x':>7} {'eager/bare':>10} {'cpu x':>6}")
 
 
 def format_row(row: dict[str, Any]) -> str:
@@ -197,7 +207,8 @@ def format_row(row: dict[str, Any]) -> str:
     return (f"{row['case']:<17} 2^{int(math.log2(row['n'])):<3} "
             f"{_fmt_time(row['jax_s'])} {_fmt_time(row['eager_s'])} "
             f"{_fmt_time(row['jit_s'])} {_fmt_time(row['bare_s'])} "
-            f"{row['eager_x']:8.2f} {row['jit_x']:7.2f} {row['eager_over_bare']:10.2f}")
+            f"{row['eager_x']:8.2f} {row['jit_x']:7.2f} {row['eager_over_bare']:10.2f} "
+            f"{row['eager_cpu_x']:6.2f}")
 
 
 def render(rows: list[dict[str, Any]], dtype: str = "float32") -> str:
