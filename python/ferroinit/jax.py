@@ -202,20 +202,20 @@ class _Planner:
         self.cache: dict = {}
 
     def plan(self, key, shape, dtype) -> _Plan | None:
-        key_aval = None
+        key_type = None
         if self.keyed:
             if not (hasattr(key, "shape") and hasattr(key, "dtype")):
                 return None  # not an array: jax says what it thinks of it
-            key_aval = jax.ShapeDtypeStruct(np.shape(key), key.dtype)
+            key_type = (tuple(key.shape), key.dtype)
         try:
             shape_key = tuple(shape)
         except TypeError:
             shape_key = shape
         x64 = jax.dtypes.canonicalize_dtype(np.float64)
-        ck = _cache_key(None if key_aval is None else (key_aval.shape, key_aval.dtype),
-                        shape_key, dtype, x64)
+        ck = _cache_key(key_type, shape_key, dtype, x64)
         hit = self.cache.get(ck) if ck is not None else None
         if hit is None:
+            key_aval = None if key_type is None else jax.ShapeDtypeStruct(*key_type)
             hit = self._make(key_aval, shape, dtype)
             if ck is not None:
                 if len(self.cache) >= _PLAN_CACHE_SIZE:
