@@ -802,7 +802,8 @@ def delta_orthogonal(scale=1.0, column_axis: int = -1,
 
     The shape is a 3-, 4- or 5-D conv kernel ``(*k, in, out)`` with ``in <= out``. Its centre
     tap ``w[(k1 - 1) // 2, ..., :, :]`` is :func:`orthogonal` ``(scale, column_axis)`` on the
-    shape ``(in, out)`` (orthonormal rows); every other element is exactly zero.
+    shape ``(in, out)`` (orthonormal rows); every other element is exactly zero. It is
+    :func:`ferroinit.delta_orthogonal_`, which has jax's layout.
 
     Args:
         scale: the multiplicative factor of the orthogonal matrix.
@@ -830,15 +831,10 @@ def delta_orthogonal(scale=1.0, column_axis: int = -1,
         s = float(_in(dt, scale))
         if not _finite(s):
             return None
-        centre = tuple((k - 1) // 2 for k in shape[:-2])
         if 0 in shape:
             return _Fill(lambda x, _g: None)
-
-        def fill(x, g):
-            _fi.constant_(x, 0.0)
-            _orthogonal_into(x[centre], s, column_axis, g)
-
-        return _Fill(fill, view=True)
+        # ferroinit's delta_orthogonal_ is jax's layout (the centre tap, column_axis on it).
+        return _Fill(lambda x, g: _fi.delta_orthogonal_(x, s, column_axis, generator=g))
 
     return _initializer(_jinit.delta_orthogonal(scale, column_axis, dtype), prepare, dtype,
                         "delta_orthogonal")
