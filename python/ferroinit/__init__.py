@@ -532,8 +532,9 @@ __all__ += list(_families_all)
 
 
 def __getattr__(name: str):
-    # Framework glue is imported on first use, so `import ferroinit` needs neither torch nor dask.
-    if name in ("torch", "dask"):
+    # Framework glue is imported on first use, so `import ferroinit` needs neither torch, dask
+    # nor jax.
+    if name in ("torch", "dask", "jax"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
