@@ -631,6 +631,20 @@ def _jax():
     return jax
 
 
+@pytest.fixture(autouse=True)
+def _jax_x64_restored():
+    """_jax() turns on float64 in jax for the comparisons; turn it back to what it was after
+    each test, so that tests in other files see jax's default (float32) again."""
+    import sys
+
+    jax = sys.modules.get("jax")
+    before = bool(jax.config.jax_enable_x64) if jax is not None else False
+    yield
+    jax = sys.modules.get("jax")
+    if jax is not None:
+        jax.config.update("jax_enable_x64", before)
+
+
 @pytest.mark.parametrize(
     "shape, axes",
     JAX_SHAPES + [((5,), {"in_axis": 0}), ((6,), {"in_axis": (0,), "out_axis": ()}),
