@@ -653,3 +653,203 @@ def test_top_level_fill_inside_accelerate_does_not_reenter_it():
             ferroinit.normal_(t, 1.0, 0.5)  # writes, after dropping the pending ones_
         assert abs(float(t.mean()) - 1.0) < 0.01
     assert above.seen == []
+
+
+# --------------------------------------------------------------------------- materialize
+
+
+def torch_net():
+    return nn.Sequential(nn.Linear(300, 400), nn.TransformerEncoderLayer(64, 4, 128),
+                         nn.Embedding(1000, 64, padding_idx=0), nn.LSTM(32, 64),
+                         nn.BatchNorm1d(64), nn.MultiheadAttention(64, 4, add_bias_kv=True))
+
+
+def test_materialize_is_the_constructors_own_init_bit_for_bit():
+    # Same generator, same draws in the same order: materialize's deferred, write-once fills
+    # give exactly what construction under accelerate() gives.
+    with fit.accelerate(generator=torch.Generator().manual_seed(5)):
+        eager = torch_net()
+    with torch.device("meta"):
+        lazy = torch_net()
+    fit.materialize(lazy, generator=torch.Generator().manual_seed(5))
+    a, b = eager.state_dict(), lazy.state_dict()
+    assert list(a) == list(b)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert all(t.device.type == "cpu" for t in b.values())
+
+
+def test_materialize_seeding():
+    def run(generator):
+        with torch.device("meta"):
+            net = torch_net()
+        return fit.materialize(net, generator=generator).state_dict()
+
+    def equal(x, y):
+        return all(torch.equal(x[k], y[k]) for k in x)
+
+    assert equal(run(3), run(3)) and not equal(run(3), run(4))
+    assert equal(run(3), run(ferroinit.Generator(3)))
+    torch.manual_seed(8)
+    x = run(None)
+    torch.manual_seed(8)
+    assert equal(x, run(None)) and not equal(x, run(None))
+
+
+class RotaryLike(nn.Module):
+    """A module whose buffers only __init__ computes, and a parameter set from a constant."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(64, 64)
+        self.register_buffer("inv_freq", 1.0 / 10000 ** (torch.arange(0, 64, 2).float() / 64),
+                             persistent=False)
+        self.register_buffer("mask", torch.tril(torch.ones(16, 16, dtype=torch.bool)))
+        self.scale = nn.Parameter(torch.full((64,), 0.5))
+
+
+def test_materialize_raises_naming_what_no_init_code_wrote():
+    with torch.device("meta"):
+        m = RotaryLike()
+    with pytest.raises(RuntimeError, match=r"meta device: inv_freq, mask, scale\. Give"):
+        fit.materialize(m, generator=0)
+    assert m.inv_freq.is_meta and m.mask.is_meta and m.scale.is_meta
+    assert not m.proj.weight.is_meta  # what was initialized stays so
+    # rules can name buffers; empty_init keeps what __init__ computed
+    ref = RotaryLike()
+    with torch.device("meta"):
+        m = RotaryLike()
+    fit.materialize(m, rules={"inv_freq": fit.Init(lambda t: t.copy_(ref.inv_freq)),
+                              "mask": "ones_", "scale": fit.Init("constant_", 0.5)}, generator=0)
+    assert torch.equal(m.inv_freq, ref.inv_freq) and bool(m.mask.all())
+    with fit.empty_init():
+        m = RotaryLike()
+    assert m.proj.weight.is_meta and m.scale.is_meta and not m.inv_freq.is_meta
+    with pytest.raises(RuntimeError, match=r"meta device: scale\. Give"):
+        fit.materialize(m, generator=0)
+    with fit.empty_init():
+        m = RotaryLike()
+    fit.materialize(m, rules={RotaryLike: {"scale": fit.Init("constant_", 0.5)}}, generator=0)
+    assert torch.equal(m.inv_freq, ref.inv_freq) and torch.equal(m.mask, ref.mask)
+    assert bool((m.scale == 0.5).all()) and m.scale.requires_grad
+
+
+def test_materialize_counts_piecewise_writes_and_replacements():
+    class Piecewise(nn.Module):
+        def __init__(self, full=True):
+            super().__init__()
+            self.full = full
+            self.register_buffer("table", torch.empty(8, 100))
+            self.register_buffer("swapped", torch.empty(3))
+            self.w = nn.Parameter(torch.empty(50, 40))
+
+        def reset_parameters(self):
+            with torch.no_grad():
+                for i in range(8 if self.full else 7):
+                    self.table[i] = i
+                self.swapped = torch.arange(3.0)  # replaced, not written
+                self.w[:, :20].normal_()
+                self.w[:, 20:].fill_(2.0)
+
+    with torch.device("meta"):
+        m = Piecewise()
+    fit.materialize(m, generator=0)
+    assert torch.equal(m.table[:, 0], torch.arange(8.0)) and torch.equal(m.swapped, torch.arange(3.0))
+    assert bool((m.w[:, 20:] == 2).all())
+    with torch.device("meta"):
+        m = Piecewise(full=False)
+    with pytest.raises(RuntimeError, match=r"meta device: table\. Give"):
+        fit.materialize(m, generator=0)
+
+
+def test_materialize_writes_each_tensor_once(monkeypatch):
+    writes = []
+    original = _pending.Fill.write
+
+    def counting(self):
+        writes.append(self.geom[1])
+        original(self)
+
+    monkeypatch.setattr(_pending.Fill, "write", counting)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(1000, 1000)
+            self.b = nn.Linear(1000, 500)
+
+        def init_weights(self):  # the framework hook, overriding reset_parameters
+            init.normal_(self.a.weight, std=0.02)
+            init.trunc_normal_(self.b.weight, std=0.02)
+
+    with torch.device("meta"):
+        m = Model()
+    fit.materialize(m, generator=0)
+    assert sorted(writes) == [(500, 1000), (1000, 1000)]  # the kaiming fills were never written
+    assert abs(float(m.a.weight.detach().std()) - 0.02) < 2e-4
+    assert float(m.b.weight.detach().abs().max()) <= 2
+
+
+def test_materialize_torchtitan_style_root():
+    class Titan(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Embedding(4000, 256)
+            self.layers = nn.ModuleList(nn.Linear(256, 256, bias=False) for _ in range(4))
+            self.norm = nn.RMSNorm(256)
+            self.register_buffer("freqs_cis", self._freqs(), persistent=True)
+
+        def _freqs(self):
+            f = 1.0 / (10000 ** (torch.arange(0, 64, 2).float() / 64))
+            return torch.polar(torch.ones(32, 32), torch.outer(torch.arange(32.0), f))
+
+        def init_weights(self, buffer_device=None):
+            buffer_device = buffer_device or self.freqs_cis.device
+            with torch.device(buffer_device):
+                self.freqs_cis = self._freqs()
+            nn.init.normal_(self.tok.weight)
+            for i, lin in enumerate(self.layers):
+                std = 0.02 / (2 * (i + 1)) ** 0.5
+                nn.init.trunc_normal_(lin.weight, mean=0.0, std=std, a=-3 * std, b=3 * std)
+            self.norm.reset_parameters()
+
+    with torch.device("meta"):
+        m = Titan()
+    fit.materialize(m, generator=1)
+    ref = Titan()
+    assert torch.equal(m.freqs_cis, ref.freqs_cis) and m.freqs_cis.dtype == torch.complex64
+    ks_test(as_np(m.tok.weight), scipy.stats.norm(), min_n=10**6, label="tok")
+    for i, lin in enumerate(m.layers):
+        std = 0.02 / (2 * (i + 1)) ** 0.5
+        w = as_np(lin.weight)
+        assert np.abs(w).max() <= 3 * std and abs(w.std() / (std * 0.98658) - 1) < 0.02
+
+
+def test_materialize_hf_model_built_under_empty_init():
+    transformers = pytest.importorskip("transformers")
+    cfg = transformers.LlamaConfig(num_hidden_layers=2, hidden_size=256, num_attention_heads=4,
+                                   intermediate_size=512, vocab_size=4000)
+    with fit.empty_init():
+        m = transformers.LlamaForCausalLM(cfg)  # post_init ran on meta and set its flags
+    assert all(p.is_meta for p in m.parameters())
+    fit.materialize(m, generator=0)
+    ref = transformers.LlamaForCausalLM(cfg)
+    for (n, a), (_, b) in zip(m.named_parameters(), ref.named_parameters()):
+        if n.endswith("norm.weight"):
+            assert bool((a == 1).all()), n
+        else:
+            assert abs(float(a.detach().std()) / float(b.detach().std()) - 1) < 0.05, n
+    for (n, a), (_, b) in zip(m.named_buffers(), ref.named_buffers()):
+        assert torch.equal(a, b), n
+
+
+def test_materialize_tied_dtype_and_lazy():
+    with torch.device("meta"):
+        emb = nn.Embedding(5000, 256)
+        head = nn.Linear(256, 5000, bias=False)
+        head.weight = emb.weight
+        net = nn.Sequential(emb, head, nn.LazyLinear(8))
+    fit.materialize(net, dtype=torch.bfloat16, generator=0)
+    assert net[0].weight is net[1].weight and net[0].weight.dtype == torch.bfloat16
+    assert abs(float(net[0].weight.detach().float().std()) - 1) < 0.01  # the embedding's own init
+    assert isinstance(net[2].weight, nn.parameter.UninitializedParameter)

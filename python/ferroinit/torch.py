@@ -170,13 +170,37 @@ def _post_order(module: nn.Module) -> list[nn.Module]:
 
 def _reset_all(module: nn.Module) -> None:
     # What each module's __init__ ends with: its reset_parameters (torch's MultiheadAttention
-    # and Transformer name theirs _reset_parameters), children before parents.
+    # and Transformer name theirs _reset_parameters), children before parents. A tensor tied
+    # into several modules keeps the init of its first owner, as tying after construction
+    # (``head.weight = emb.weight``) does: the later owners' resets see a meta stand-in.
+    first: dict[int, nn.Module] = {}
+    for m in module.modules():
+        for t in (*m._parameters.values(), *m._buffers.values()):
+            if t is not None:
+                first.setdefault(id(t), m)
     for m in _post_order(module):
         fn = getattr(m, "reset_parameters", None)
         if not callable(fn):
             fn = getattr(m, "_reset_parameters", None)
-        if callable(fn):
+        if not callable(fn):
+            continue
+        stand_ins = []
+        for slot in (m._parameters, m._buffers):
+            for name, t in slot.items():
+                if t is not None and first[id(t)] is not m:
+                    with torch._C.DisableTorchFunction():
+                        meta = torch.empty_like(t, device="meta")
+                    stand_in = nn.Parameter(meta, t.requires_grad) if slot is m._parameters \
+                        else meta
+                    stand_ins.append((slot, name, t, stand_in))
+        for slot, name, _, stand_in in stand_ins:
+            slot[name] = stand_in
+        try:
             fn()
+        finally:
+            for slot, name, t, stand_in in stand_ins:
+                if slot.get(name) is stand_in:
+                    slot[name] = t
 
 
 def _takes_no_arguments(fn) -> bool:

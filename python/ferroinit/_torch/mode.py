@@ -473,7 +473,8 @@ _METADATA = frozenset({
     T.is_inference, T.is_neg, T.is_conj, T.get_device, T.requires_grad_, T._is_view,
     T.detach, T.view, T.view_as, T.t, T.transpose, T.permute, T.unsqueeze, T.squeeze,
     T.expand, T.expand_as, T.as_strided, T.narrow, T.select, T.unflatten,
-    T.new_empty, torch.empty_like, T.__hash__,
+    T.new_empty, T.new_tensor, T.new_zeros, T.new_ones, T.new_full, torch.empty_like,
+    torch.zeros_like, torch.ones_like, torch.full_like, T.__hash__,
 })
 
 
