@@ -853,3 +853,21 @@ def test_materialize_tied_dtype_and_lazy():
     assert net[0].weight is net[1].weight and net[0].weight.dtype == torch.bfloat16
     assert abs(float(net[0].weight.detach().float().std()) - 1) < 0.01  # the embedding's own init
     assert isinstance(net[2].weight, nn.parameter.UninitializedParameter)
+
+
+def test_storage_stays_resizable_as_with_torch():
+    # torch's init leaves a tensor's storage resizable (t.numpy() would pin it for good).
+    for dtype in (torch.float32, torch.bfloat16):
+        t = torch.empty(1000, 1000, dtype=dtype)
+        with fit.accelerate():
+            init.normal_(t)
+        t.resize_(2000, 1000)
+        t = torch.empty(1000, 1000, dtype=dtype)
+        with fit.accelerate():
+            init.normal_(t)
+            t.resize_(10)  # the pending fill is written first, then torch resizes
+        assert torch.isfinite(t).all()
+    with torch.device("meta"):
+        lin = nn.Linear(1000, 1000)
+    fit.materialize(lin, generator=0)
+    lin.weight.data.resize_(10)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import sys
+from types import FunctionType
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -72,13 +73,10 @@ class _Accelerate(TorchFunctionMode):
         if kwargs is None:
             kwargs = {}
         handler = _HANDLERS.get(func)
-        if handler is None:
+        if handler is None and type(func) is FunctionType:
             handler = _patched_init(func)
         if handler is not None:
-            # The handler's own torch calls (metadata, key draws) are ferroinit's: no mode
-            # below sees them. When it passes, the modes below see the call itself.
-            with torch._C.DisableTorchFunction():
-                out = handler(self, args, kwargs)
+            out = handler(self, args, kwargs)
             if out is not _PASS:
                 return out
         return self.passthrough(func, args, kwargs)
@@ -104,21 +102,24 @@ class _Accelerate(TorchFunctionMode):
         """Fill all of ``t`` from the law (kind, params), or ``_PASS``."""
         if type(t) not in _t._PLAIN or t.numel() < MIN_RANDOM[kind]:
             return _PASS
-        if not (_t.direct(t) and _t.writable_now(t, grad_checked) and _generator_ok(generator)
-                and _lower_modes_ok()):
-            return _PASS
-        if not _p._in_range(kind, params, _t.FINITE_MAX[t.dtype]):
-            return _PASS
-        key = _s.draw_key(generator if generator is not None else self.generator)
-        _p.registry().record(t, kind, params, key, vrange, self.defer)
+        # ferroinit's own torch calls (metadata, the key draw): no mode below sees them.
+        with torch._C.DisableTorchFunction():
+            if not (_t.direct(t) and _t.writable_now(t, grad_checked)
+                    and _generator_ok(generator) and _lower_modes_ok()):
+                return _PASS
+            if not _p._in_range(kind, params, _t.FINITE_MAX[t.dtype]):
+                return _PASS
+            key = _s.draw_key(generator if generator is not None else self.generator)
+            _p.registry().record(t, kind, params, key, vrange, self.defer)
         return t
 
     def constant(self, t, kind, params, grad_checked: bool):
         if type(t) not in _t._PLAIN or t.numel() < MIN_CONSTANT:
             return _PASS
-        if not (_t.direct(t) and _t.writable_now(t, grad_checked) and _lower_modes_ok()):
-            return _PASS
-        _p.registry().record(t, kind, params, None, None, self.defer)
+        with torch._C.DisableTorchFunction():
+            if not (_t.direct(t) and _t.writable_now(t, grad_checked) and _lower_modes_ok()):
+                return _PASS
+            _p.registry().record(t, kind, params, None, None, self.defer)
         return t
 
 
@@ -172,8 +173,14 @@ def _trunc_caller(t):
 _TRUNC_CODE = _init._no_grad_trunc_normal_.__code__
 
 
+def _big(args, kind) -> bool:
+    """The first argument is a plain tensor large enough for ferroinit (checked first: most
+    calls in model code are on small tensors, which go straight to torch)."""
+    return bool(args) and type(args[0]) in _t._PLAIN and args[0].numel() >= MIN_RANDOM[kind]
+
+
 def _h_normal(mode, args, kwargs):
-    if not args or not _only(kwargs, ("mean", "std", "generator")):
+    if not _big(args, "normal") or not _only(kwargs, ("mean", "std", "generator")):
         return _PASS
     t = args[0]
     mean, std = _arg(args, kwargs, 1, "mean", 0.0), _arg(args, kwargs, 2, "std", 1.0)
@@ -192,7 +199,7 @@ def _h_normal(mode, args, kwargs):
 
 
 def _h_uniform(mode, args, kwargs):
-    if not args or len(args) > 3 or not _only(kwargs, ("from", "to", "generator")):
+    if not _big(args, "uniform") or len(args) > 3 or not _only(kwargs, ("from", "to", "generator")):
         return _PASS
     t = args[0]
     a, b = _arg(args, kwargs, 1, "from", 0.0), _arg(args, kwargs, 2, "to", 1.0)
@@ -217,14 +224,15 @@ def _h_fill(mode, args, kwargs):
     if len(args) != 2 or kwargs:
         return _PASS
     t = args[0]
-    if type(t) not in _t._PLAIN or t.dtype not in _t.FILLABLE:
+    if type(t) not in _t._PLAIN or t.numel() < MIN_CONSTANT or t.dtype not in _t.FILLABLE:
         return _PASS
     v = _fill_value(t, args[1])
     return _PASS if v is None else mode.constant(t, "constant", (v,), True)
 
 
 def _h_zero(mode, args, kwargs):
-    if len(args) != 1 or kwargs:
+    if len(args) != 1 or kwargs or type(args[0]) not in _t._PLAIN or \
+            args[0].numel() < MIN_CONSTANT:
         return _PASS
     return mode.constant(args[0], "constant", (0.0,), True)
 
@@ -257,12 +265,11 @@ def _absorbing(op, operand):
         values = operand(args, kwargs)
         if values is None or type(t) not in _t._PLAIN:
             return _PASS
-        f = reg.sole(t)
-        if f is None or not _t.writable_now(t, True):
-            return _PASS
-        if not reg.absorb(f, op, *values):
-            return _PASS
-        _t.bump(t)
+        with torch._C.DisableTorchFunction():
+            f = reg.sole(t)
+            if f is None or not _t.writable_now(t, True) or not reg.absorb(f, op, *values):
+                return _PASS
+            _t.bump(t)
         return t
 
     return handler
@@ -331,11 +338,11 @@ def _compare(less: bool):
         t, c = args
         if type(t) not in _t._PLAIN:
             return _PASS
-        f = reg.sole(t)
-        if f is None or f.vrange is None:
-            return _PASS
-        lo, hi = f.vrange
         with torch._C.DisableTorchFunction():
+            f = reg.sole(t)
+            if f is None or f.vrange is None:
+                return _PASS
+            lo, hi = f.vrange
             # The bound as t's dtype holds it (trunc_normal_ compares with those).
             edge = t.new_tensor(lo if less else hi, device="cpu").item()
             # A value is >= lo and representable, so it is >= the rounding of lo when that
@@ -351,12 +358,16 @@ def _compare(less: bool):
 # ---------------------------------------------------------------------- torch.nn.init
 
 
-def _init_tensor(args, kwargs):
-    return kwargs["tensor"] if "tensor" in kwargs else (args[0] if args else None)
+def _init_tensor(args, kwargs, kind):
+    """The tensor of a torch.nn.init call, when it is large enough for ferroinit."""
+    t = kwargs["tensor"] if "tensor" in kwargs else (args[0] if args else None)
+    if type(t) not in _t._PLAIN:
+        return None
+    return t if t.numel() >= (MIN_CONSTANT if kind == "constant" else MIN_RANDOM[kind]) else None
 
 
 def _h_init_uniform(mode, args, kwargs):
-    t = _init_tensor(args, kwargs)
+    t = _init_tensor(args, kwargs, "uniform")
     a, b = _arg(args, kwargs, 1, "a", 0.0), _arg(args, kwargs, 2, "b", 1.0)
     gen = _arg(args, kwargs, 3, "generator", None)
     if t is None or not (_number(a) and _number(b) and a < b):
@@ -367,7 +378,7 @@ def _h_init_uniform(mode, args, kwargs):
 
 
 def _h_init_normal(mode, args, kwargs):
-    t = _init_tensor(args, kwargs)
+    t = _init_tensor(args, kwargs, "normal")
     mean, std = _arg(args, kwargs, 1, "mean", 0.0), _arg(args, kwargs, 2, "std", 1.0)
     gen = _arg(args, kwargs, 3, "generator", None)
     if t is None or not (_number(mean) and _number(std) and math.isfinite(mean) and std > 0):
@@ -377,9 +388,9 @@ def _h_init_normal(mode, args, kwargs):
 
 
 def _h_init_constant(mode, args, kwargs):
-    t = _init_tensor(args, kwargs)
+    t = _init_tensor(args, kwargs, "constant")
     val = _arg(args, kwargs, 1, "val", None)
-    if type(t) not in _t._PLAIN or t.dtype not in _t.FILLABLE:
+    if t is None or t.dtype not in _t.FILLABLE:
         return _PASS
     v = _fill_value(t, val)
     if v is None:
@@ -389,13 +400,16 @@ def _h_init_constant(mode, args, kwargs):
 
 
 def _h_init_kaiming_uniform(mode, args, kwargs):
-    t = _init_tensor(args, kwargs)
+    t = _init_tensor(args, kwargs, "uniform")
+    if t is None:
+        return _PASS  # torch does it all (the zero-element warning included)
     a = _arg(args, kwargs, 1, "a", 0)
     fan_mode = _arg(args, kwargs, 2, "mode", "fan_in")
     nonlinearity = _arg(args, kwargs, 3, "nonlinearity", "leaky_relu")
     gen = _arg(args, kwargs, 4, "generator", None)
-    if type(t) not in _t._PLAIN or t.numel() < MIN_RANDOM["uniform"] or not _t.direct(t):
-        return _PASS  # torch does it all (the zero-element warning included)
+    with torch._C.DisableTorchFunction():
+        if not _t.direct(t):
+            return _PASS
     # torch's own helpers: its errors for a bad mode, nonlinearity or slope, or < 2 dims.
     fan = _init._calculate_correct_fan(t, fan_mode)
     gain = _init.calculate_gain(nonlinearity, a)

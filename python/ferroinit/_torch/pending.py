@@ -42,11 +42,17 @@ _STD_NORMAL = NormalDist()
 class Fill:
     """One pending fill of ``target`` (a NumPy view or a detached alias of the tensor)."""
 
-    __slots__ = ("dtype", "geom", "key", "kind", "params", "skey", "target", "vrange")
+    __slots__ = ("alias", "dtype", "geom", "key", "kind", "nbytes", "params", "skey", "target",
+                 "vrange")
 
     def __init__(self, t: torch.Tensor, skey: int, kind: str, params: tuple, key: int | None,
                  vrange: tuple[float, float] | None = None):
-        self.target = _t.target(t)
+        with torch._C.DisableTorchFunction():
+            # A detached alias of its own: it keeps the storage alive (the target is a view of
+            # the memory that does not own it) even if ``t.data`` or ``t.set_()`` moves ``t``.
+            self.alias = t.detach()
+            self.nbytes = self.alias.untyped_storage().nbytes()
+        self.target = _t.target(self.alias)
         self.skey = skey
         self.geom = geometry(t)
         self.dtype = t.dtype
@@ -55,6 +61,12 @@ class Fill:
         self.vrange = vrange
 
     def write(self) -> None:
+        with torch._C.DisableTorchFunction():
+            st = self.alias.untyped_storage()
+            if st.data_ptr() != self.skey or st.nbytes() < self.nbytes:
+                # The storage was resized or freed behind torch's ops (``storage.resize_(0)``
+                # as FSDP does): what the fill would have written is gone with it.
+                return
         g = None if self.key is None else _core.Generator(self.key)
         k, p, x = self.kind, self.params, self.target
         if k == "normal":

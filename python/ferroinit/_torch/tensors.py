@@ -11,12 +11,22 @@ torch.
 
 from __future__ import annotations
 
+import ctypes
+
+import numpy as np
 import torch
 from torch import nn
 
 _PLAIN = (torch.Tensor, nn.Parameter)
 FILLABLE = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.float64})
-_NUMPY = frozenset({torch.float16, torch.float32, torch.float64})
+_NUMPY = {torch.float16: np.dtype(np.float16), torch.float32: np.dtype(np.float32),
+          torch.float64: np.dtype(np.float64)}
+try:  # bfloat16 as NumPy holds it (ferroinit's core takes ml_dtypes' bfloat16)
+    import ml_dtypes
+
+    _NUMPY[torch.bfloat16] = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # then the core imports bfloat16 tensors by DLPack
+    pass
 #: Largest finite value per dtype, as a Python float (for the parameter ranges ferroinit takes).
 FINITE_MAX = {d: float(torch.finfo(d).max) for d in FILLABLE}
 
@@ -62,12 +72,24 @@ def writable_now(t: torch.Tensor, grad_checked: bool) -> bool:
 
 
 def target(t: torch.Tensor):
-    """What ferroinit's core fills for ``t``: a NumPy view (float16/32/64), else a detached
-    alias that the core imports by DLPack (bfloat16). Either shares ``t``'s memory and stays
-    valid if ``t.data`` is later replaced."""
+    """What ferroinit's core fills for ``t``: a NumPy view of its memory, made from its address
+    (``t.numpy()`` would mark the storage non-resizable for good, and a later ``resize_`` would
+    then fail where torch's own init leaves it resizable); a detached alias imported by DLPack
+    when NumPy has no such dtype. The view does not own the memory: keep ``t`` (or an alias)
+    alive until the fill is done."""
     with torch._C.DisableTorchFunction():
-        d = t.detach() if t.requires_grad else t
-        return d.numpy() if t.dtype in _NUMPY else d.detach()
+        dtype = _NUMPY.get(t.dtype)
+        n = t.numel()
+        if dtype is None or n == 0:
+            return t.detach()
+        size = t.element_size()
+        if t.is_contiguous():
+            buf = (ctypes.c_char * (n * size)).from_address(t.data_ptr())
+            return np.ndarray(tuple(t.shape), dtype, buf)
+        stride = t.stride()
+        extent = 1 + sum((d - 1) * st for d, st in zip(t.shape, stride))
+        buf = (ctypes.c_char * (extent * size)).from_address(t.data_ptr())
+        return np.ndarray(tuple(t.shape), dtype, buf, 0, tuple(st * size for st in stride))
 
 
 def bump(t: torch.Tensor) -> None:
