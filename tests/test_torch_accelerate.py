@@ -871,3 +871,20 @@ def test_storage_stays_resizable_as_with_torch():
         lin = nn.Linear(1000, 1000)
     fit.materialize(lin, generator=0)
     lin.weight.data.resize_(10)
+
+
+def test_materialize_error_in_init_code_leaves_no_garbage():
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(100, 100)
+            self.b = nn.Parameter(torch.empty(100))
+
+        def init_weights(self):
+            raise KeyError("boom")
+
+    with torch.device("meta"):
+        m = Broken()
+    with pytest.raises(KeyError, match="boom"):
+        fit.materialize(m, generator=0)
+    assert m.b.is_meta and not m.a.weight.is_meta  # a's reset_parameters did run

@@ -402,6 +402,18 @@ def _names(module: nn.Module) -> dict[int, list[str]]:
     return out
 
 
+def _back_to_meta(allocated, watch: _tracking.Allocations) -> list[torch.Tensor]:
+    """Put the meta tensors back where no init code wrote all of their new memory; returns
+    the new tensors taken out."""
+    unwritten = {id(t) for t in watch.unwritten()}
+    out = []
+    for m, slot, name, meta, q in allocated:
+        if id(q) in unwritten and slot.get(name) is q:
+            slot[name] = meta
+            out.append(q)
+    return out
+
+
 def materialize(module: nn.Module, rules: Rules | None = None, dtype=None,
                 generator: TorchGeneratorLike = None) -> nn.Module:
     """Give a module built on the meta device CPU memory initialized by its own init code.
@@ -456,20 +468,20 @@ def materialize(module: nn.Module, rules: Rules | None = None, dtype=None,
     watch = _tracking.Allocations()
     allocated = _allocate(module, watch)
     _clear_hf_flags(module)
-    with _mode.Scope(_s.torch_generator(generator), watch=watch), torch.no_grad():
-        _reset_all(module)
-        _init_weights_all(module)
-        if rules is not None:
-            for t, init in _rule_plan(module, rules):
-                init._fill(t)
-    unwritten = {id(t) for t in watch.unwritten()}
-    left = [(m, slot, name, meta, q) for m, slot, name, meta, q in allocated
-            if id(q) in unwritten and slot.get(name) is q]
+    try:
+        with _mode.Scope(_s.torch_generator(generator), watch=watch), torch.no_grad():
+            _reset_all(module)
+            _init_weights_all(module)
+            if rules is not None:
+                for t, init in _rule_plan(module, rules):
+                    init._fill(t)
+    except BaseException:
+        _back_to_meta(allocated, watch)  # an error in init code leaves no garbage behind
+        raise
+    names = _names(module)
+    left = _back_to_meta(allocated, watch)
     if left:
-        names = _names(module)
-        listed = sorted({n for *_, q in left for n in names.get(id(q), [])})
-        for m, slot, name, meta, _ in left:
-            slot[name] = meta
+        listed = sorted({n for q in left for n in names.get(id(q), [])})
         raise RuntimeError(
             "materialize: no init code initialized these tensors, so they stay on the meta "
             f"device: {', '.join(listed)}. Give them a rule (rules={{name: initializer}}), a "
