@@ -888,3 +888,21 @@ def test_materialize_error_in_init_code_leaves_no_garbage():
     with pytest.raises(KeyError, match="boom"):
         fit.materialize(m, generator=0)
     assert m.b.is_meta and not m.a.weight.is_meta  # a's reset_parameters did run
+
+
+@wired
+def test_top_level_deterministic_fills_of_other_dtypes_are_torchs():
+    # zeros_(bn.num_batches_tracked) and co.: torch's own fill, bit for bit, version bumped.
+    for dtype in (torch.int64, torch.int8, torch.bool, torch.complex64):
+        t = torch.full((6, 6), 3, dtype=dtype)
+        v = t._version
+        assert ferroinit.zeros_(t) is t and not t.any() and t._version > v
+        ferroinit.constant_(t, 1)
+        assert torch.equal(t, torch.ones(6, 6, dtype=dtype))
+        assert torch.equal(ferroinit.eye_(t), torch.eye(6, dtype=dtype))
+    t = torch.empty(4, 2, 3, dtype=torch.int32)
+    assert torch.equal(ferroinit.dirac_(t, 2), init.dirac_(torch.empty_like(t), 2))
+    with pytest.raises(RuntimeError, match="without overflow"):  # torch's error
+        ferroinit.constant_(torch.zeros(3, dtype=torch.int8), 300)
+    with pytest.raises(TypeError, match="int64"):  # random fills of integers: refused
+        ferroinit.normal_(torch.zeros(5, dtype=torch.int64))

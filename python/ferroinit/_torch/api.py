@@ -14,8 +14,9 @@
 - otherwise the core writes the tensor's memory (a NumPy view, DLPack for bfloat16), and the
   autograd version counter is bumped, so a graph that saved the old values fails in backward.
 
-Tensors ferroinit cannot write directly (CUDA, integer dtypes, subclasses) go to the core as
-they are, which refuses them with its usual error.
+Tensors ferroinit does not write itself (CUDA, integer, bool or complex dtypes, subclasses) get
+torch's own code for the same call when a torch generator drives it (or it is deterministic:
+``zeros_(bn.num_batches_tracked)``); otherwise the core refuses them with its usual error.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ def _law(fn, x, params):
     if fn is _core.uniform_:
         return "uniform", params
     if fn is _core.constant_:
-        return "fill", params
+        v = params[0]
+        exact = type(v) in (float, bool) or (type(v) is int and abs(v) <= 2**53)
+        return "fill", (float(v),) if exact else None
     if fn is _core.xavier_normal_:
         s = _xavier_std(x, params[0])
         return "normal", None if s is None else (0.0, s)
@@ -80,6 +83,8 @@ def _small_on_torch(fn, x, params, tgen) -> bool:
     n = x.numel()
     if n >= _m.MIN_RANDOM["uniform"] or x.dtype not in _t.FILLABLE or not x.is_cpu:
         return False
+    if not (x.is_contiguous() or _t._non_overlapping(x)):
+        return False  # the core's error for overlapping elements
     kind, law = _law(fn, x, params)
     if law is None:
         return False
@@ -133,28 +138,72 @@ def fill(fn, x: torch.Tensor, params: tuple, generator=_UNSET, shard=None) -> to
         return _fill(fn, x, params, generator, shard)
 
 
+def _on_torch(fn, x, params, tgen, deterministic: bool) -> bool:
+    """A fill of a tensor ferroinit does not write itself (CUDA, integer, bool or complex
+    dtypes, subclasses), done by torch's own code, as torch would: the deterministic fills of
+    any dtype, the random ones of floating dtypes. False: the core refuses it."""
+    if type(x) in _t._PLAIN and x.is_cpu and x.dtype in _t.FILLABLE:
+        return False  # a tensor the core takes: its errors (overlapping elements) are ours
+    if deterministic:
+        if fn is _core.constant_:
+            op = lambda: x.fill_(params[0])
+        elif fn is _core.eye_:
+            op = lambda: torch.nn.init.eye_(x)
+        elif fn is _core.dirac_:
+            op = lambda: torch.nn.init.dirac_(x, *params)
+        else:
+            return False
+    elif not x.is_floating_point():
+        return False
+    elif fn is _core.trunc_normal_:
+        op = lambda: torch.nn.init.trunc_normal_(x, *params, generator=tgen)
+    elif fn is _core.orthogonal_:
+        op = lambda: torch.nn.init.orthogonal_(x, *params, generator=tgen)
+    elif fn is _core.sparse_:
+        op = lambda: torch.nn.init.sparse_(x, *params, generator=tgen)
+    else:
+        kind, law = _law(fn, x, params)
+        if law is None:
+            return False
+        if kind == "normal":
+            op = lambda: x.normal_(*law, generator=tgen)
+        else:
+            op = lambda: x.uniform_(*law, generator=tgen)
+    prev = torch.is_grad_enabled()
+    torch._C._set_grad_enabled(False)
+    try:
+        op()
+    finally:
+        torch._C._set_grad_enabled(prev)
+    return True
+
+
 def _fill(fn, x, params, generator, shard):
     if x.is_meta:
         return x
+    deterministic = generator is _UNSET
     torch_seeded = generator is None or type(generator) is torch.Generator
-    if not shard and (torch_seeded or generator is _UNSET):
-        tgen = None if generator is _UNSET else (generator or _s.current())
-        reg = _p.registry()
+    reg = _p.registry()
+    if not shard and (torch_seeded or deterministic):
+        tgen = None if deterministic else (generator or _s.current())
         if reg.fills:
             reg.touch(x)
-        if _small_on_torch(fn, x, params, tgen):
+        done = _small_on_torch(fn, x, params, tgen) or (
+            not _t.direct(x) and _on_torch(fn, x, params, tgen, deterministic))
+        if done:
             if reg.watch is not None:
                 reg.watch.written(x)
             return x
     shard = shard or {}
+    if fn is _core.constant_:
+        params = (float(params[0]),)
     if not _t.direct(x):
         # The core's own error (not a CPU tensor, not a float dtype ...), before any draw.
-        fn(x, *params, *(() if generator is _UNSET else (_core.Generator(0),)), **shard)
+        fn(x, *params, *(() if deterministic else (_core.Generator(0),)), **shard)
         return x  # pragma: no cover - a tensor the core fills but direct() refuses
-    reg = _p.registry()
     reg.touch(x)
     restore = None
-    if generator is _UNSET:
+    if deterministic:
         args = params
     elif torch_seeded:
         g = generator or _s.current() or torch.default_generator
