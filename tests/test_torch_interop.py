@@ -102,11 +102,23 @@ def test_bf16_uniform_and_trunc_normal_stay_inside():
     assert abs(float(x.std()) / 0.0176 - 1) < 0.02  # std of N(0, .02) truncated at 2 sigma
 
 
-def test_meta_and_non_cpu_tensors_are_refused():
-    with pytest.raises(ValueError, match="CPU"):
-        init.normal_(torch.empty(3, 3, device="meta"))
-    with pytest.raises(ValueError, match="CPU"):
-        init.ones_(torch.nn.Parameter(torch.empty(3, device="meta")))
+def _torch_branch_wired() -> bool:
+    """Whether ferroinit/__init__.py sends torch tensors to ferroinit._torch.api (the lead
+    wires it); before that, a meta tensor is refused as not on the CPU."""
+    m = torch.empty(1, device="meta")
+    try:
+        return init.ones_(m) is m
+    except ValueError:
+        return False
+
+
+@pytest.mark.xfail(not _torch_branch_wired(), strict=True,
+                   reason="the torch branch of ferroinit/__init__.py is wired at merge")
+def test_meta_tensors_are_returned_unchanged_as_torch_does():
+    m = torch.empty(3, 3, device="meta")
+    assert init.normal_(m) is m and m.is_meta
+    p = torch.nn.Parameter(torch.empty(3, device="meta"))
+    assert init.ones_(p) is p and init.kaiming_uniform_(torch.empty(4, 4, device="meta")).is_meta
 
 
 def test_non_float_torch_dtype_is_refused_untouched():

@@ -226,12 +226,20 @@ def test_apply_rule_table():
 
 
 def test_materialize_meta_module_matches_torch_in_distribution():
-    with torch.device("meta"):
-        net = nn.Sequential(nn.Linear(1000, 1200), nn.LayerNorm(1200), nn.BatchNorm1d(1200),
-                            nn.Embedding(10, 4, padding_idx=1))
-        net[0].extra = nn.Parameter(torch.empty(3))  # no init anywhere: warned about
-    with pytest.warns(UserWarning, match="uninitialized"):
+    def build():
+        with torch.device("meta"):
+            net = nn.Sequential(nn.Linear(1000, 1200), nn.LayerNorm(1200), nn.BatchNorm1d(1200),
+                                nn.Embedding(10, 4, padding_idx=1))
+            net[0].extra = nn.Parameter(torch.empty(3))  # no init anywhere
+        return net
+
+    net = build()
+    # A tensor no init code writes is an error naming it, never uninitialized memory.
+    with pytest.raises(RuntimeError, match=r"no init code initialized these tensors.*: 0\.extra\."):
         fit.materialize(net, generator=0)
+    assert net[0].extra.device.type == "meta"
+    net = fit.materialize(build(), rules={"0.extra": "zeros_"}, generator=0)
+    assert bool((net[0].extra == 0).all())
     assert all(t.device.type == "cpu" for t in list(net.parameters()) + list(net.buffers()))
     ref = torch_reset(nn.Sequential(nn.Linear(1000, 1200)))
     ks2(net[0].weight, ref[0].weight, "materialized Linear")

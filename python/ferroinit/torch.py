@@ -1,14 +1,15 @@
-"""Initialize ``torch.nn`` modules with ferroinit.
+"""PyTorch on ferroinit: unchanged init code, meta models, rule tables.
 
-:func:`reset_parameters` re-initializes a module's parameters and buffers exactly as torch's own
-``reset_parameters`` does in distribution (same bounds, stds and constants), from ferroinit's
-deterministic generator. :func:`apply` fills parameters from a rule table (what people write as
-``model.apply(weight_init)``), and :func:`materialize` takes a module built on the meta device
-to initialized CPU memory without running torch's per-parameter init.
+- :func:`accelerate` runs unchanged torch / transformers / timm init code on ferroinit: every
+  ``torch.nn.init`` function and the Tensor methods init code ends in, on CPU tensors, with
+  torch's semantics per call; whatever ferroinit does not do goes to torch unchanged.
+- :func:`materialize` takes a model built on the meta device (or under :func:`empty_init`) to
+  CPU memory initialized by the model's own init code, and never returns uninitialized memory.
+- :func:`reset_parameters` re-runs every module's own ``reset_parameters``; :func:`apply` fills
+  tensors from a rule table (what people write as ``model.apply(weight_init)``).
 
-Tensors are filled in place through ferroinit's core (NumPy views for float16/32/64, DLPack for
-bfloat16), so parameters stay the same objects (except in :func:`materialize`, where meta
-parameters are replaced by CPU ones, as ``Module.to_empty`` does).
+Values come from torch's generators: ``torch.manual_seed(s)`` (or ``generator=``) decides
+them, one key per fill drawn from the generator (see ``docs/torch.md``).
 
 Example:
     >>> import torch, ferroinit.torch as fit
@@ -21,34 +22,34 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
-import math
-import warnings
+import inspect
 from collections.abc import Iterable
 from typing import Any, Callable, Union
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _NormBase
-from torch.nn.modules.conv import _ConvNd
-from torch.nn.modules.rnn import RNNBase, RNNCellBase
 
 import ferroinit as _fi
 from ferroinit import _registry
 
-__all__ = ["Init", "apply", "materialize", "reset_parameters"]
+from ._torch import empty as _empty
+from ._torch import mode as _mode
+from ._torch import pending as _p
+from ._torch import seeding as _s
+from ._torch import tensors as _t
+from ._torch import tracking as _tracking
+
+__all__ = ["Init", "accelerate", "apply", "empty_init", "materialize", "reset_parameters"]
+
+TorchGeneratorLike = Union[int, "_fi.Generator", torch.Generator, None]
 
 _RANDOM = set(_registry.names(family=_registry.TORCH, random=True))
 _DETERMINISTIC = set(_registry.names(family=_registry.TORCH, random=False))
-_NUMPY_DTYPES = (torch.float16, torch.float32, torch.float64)
-
-
-def _target(t: torch.Tensor):
-    """What ferroinit's core fills: a NumPy view (the fast path) or the tensor (DLPack)."""
-    t = t.detach()
-    if t.dtype in _NUMPY_DTYPES and t.device.type == "cpu" and not t.is_conj():
-        return t.numpy()
-    return t
+# torch.nn.init functions whose torch implementation is the slow one: Init uses ferroinit's
+# (same law) instead of routing torch's QR / per-column loop.
+_FERROINIT_IMPL = {"orthogonal_", "sparse_"}
 
 
 class Init:
@@ -88,20 +89,40 @@ class Init:
 
     __rmul__ = __mul__
 
-    def __call__(self, tensor: torch.Tensor, generator: _fi.GeneratorLike = None) -> torch.Tensor:
-        """Fill ``tensor`` in place and return it."""
-        with torch.no_grad():
+    def __call__(self, tensor: torch.Tensor, generator: TorchGeneratorLike = None) -> torch.Tensor:
+        """Fill ``tensor`` in place and return it.
+
+        ``generator``: a ``torch.Generator``, an int seed or a ``ferroinit.Generator`` (see
+        :func:`materialize`), or None for torch's default generator (the enclosing
+        :func:`accelerate` block's, inside one).
+        """
+        if generator is None and _p.registry().depth:
+            self._fill(tensor)
+        else:
+            with _mode.Scope(_s.torch_generator(generator)):
+                self._fill(tensor)
+        return tensor
+
+    def _fill(self, tensor: torch.Tensor) -> None:
+        # Inside an accelerate scope: torch.nn.init's functions are routed (and deferred);
+        # ferroinit's own are written at once with a key from the scope's generator.
+        with _mode._NoGrad():
             if isinstance(self.fn, str):
-                fn = getattr(_fi, self.fn)
-                kw = dict(self.kwargs)
-                if self.fn in _RANDOM:
-                    kw["generator"] = generator
-                fn(_target(tensor), *self.args, **kw)
+                tfn = None if self.fn in _FERROINIT_IMPL else getattr(nn.init, self.fn, None)
+                if tfn is not None:
+                    tfn(tensor, *self.args, **self.kwargs)
+                elif not tensor.is_meta:
+                    fn = getattr(_fi, self.fn)
+                    key = _s.draw_key(None) if self.fn in _RANDOM else None
+                    if _t.direct(tensor):
+                        _p.registry().record(tensor, "call", (fn, self.args, self.kwargs), key,
+                                             defer=False)
+                    else:  # ferroinit's own error (CUDA, integer dtype, ...)
+                        fn(tensor, *self.args, **self.kwargs)
             else:
                 self.fn(tensor, *self.args, **self.kwargs)
             if self.scale != 1.0:
                 tensor.mul_(self.scale)
-        return tensor
 
     def __repr__(self) -> str:
         parts = [repr(self.fn) if isinstance(self.fn, str) else getattr(self.fn, "__name__", "fn")]
@@ -125,192 +146,99 @@ def _as_init(spec: InitLike) -> Init | None:
     return Init(spec)
 
 
-def _uniform(bound: float) -> Init:
-    # torch fills U(-0, 0) with zeros; ferroinit refuses an empty range, so say zeros.
-    return Init("uniform_", -bound, bound) if bound > 0 else Init("zeros_")
-
-
-_KAIMING_A5 = Init("kaiming_uniform_", a=math.sqrt(5))
-_ONES, _ZEROS = Init("ones_"), Init("zeros_")
-
-
-# Each planner returns ({tensor name: Init}, post-fill callable or None), reproducing the
-# module type's reset_parameters (torch 2.x, nn/modules/*.py).
-def _plan_linear_like(m):
-    # Linear and _ConvNd: kaiming_uniform_(a=sqrt(5)); bias U(+-1/sqrt(fan_in)).
-    plan = {"weight": _KAIMING_A5}
-    if getattr(m, "bias", None) is not None:
-        fan_in, _ = _fi.calculate_fan_in_and_fan_out(tuple(m.weight.shape))
-        plan["bias"] = _uniform(1 / math.sqrt(fan_in) if fan_in > 0 else 0)
-    return plan, None
-
-
-def _plan_bilinear(m):
-    u = _uniform(1 / math.sqrt(m.weight.size(1)))
-    return {"weight": u, "bias": u} if m.bias is not None else {"weight": u}, None
-
-
-def _plan_embedding(m):
-    post = None
-    if m.padding_idx is not None:
-        def post(m=m):
-            m.weight[m.padding_idx].fill_(0)
-    return {"weight": Init("normal_")}, post
-
-
-def _plan_affine(flag):
-    def plan(m):
-        p = {}
-        if getattr(m, flag):
-            p["weight"] = _ONES
-            if getattr(m, "bias", None) is not None:
-                p["bias"] = _ZEROS
-        return p, None
-    return plan
-
-
-def _plan_norm_base(m):
-    p, post = {}, None
-    if m.track_running_stats:
-        p["running_mean"], p["running_var"] = _ZEROS, _ONES
-
-        def post(m=m):
-            if m.num_batches_tracked is not None:
-                m.num_batches_tracked.zero_()
-    if m.affine:
-        p["weight"], p["bias"] = _ONES, _ZEROS
-    return p, post
-
-
-def _plan_rnn(m):
-    u = _uniform(1.0 / math.sqrt(m.hidden_size) if m.hidden_size > 0 else 0)
-    return {name: u for name, _ in m.named_parameters(recurse=False)}, None
-
-
-def _plan_mha(m):
-    p = {}
-    if m._qkv_same_embed_dim:
-        p["in_proj_weight"] = Init("xavier_uniform_")
-    else:
-        for n in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
-            p[n] = Init("xavier_uniform_")
-    if m.in_proj_bias is not None:
-        p["in_proj_bias"] = _ZEROS
-        p["out_proj.bias"] = _ZEROS
-    if m.bias_k is not None:
-        p["bias_k"] = Init("xavier_normal_")
-    if m.bias_v is not None:
-        p["bias_v"] = Init("xavier_normal_")
-    return p, None
-
-
-def _plan_transformer(m):
-    return {n: Init("xavier_uniform_") for n, q in m.named_parameters() if q.dim() > 1}, None
-
-
-# (class, the method whose behaviour the planner reproduces, planner). A subclass that
-# overrides that method is not "standard": it falls back to its own reset_parameters.
-_PLANNERS: list[tuple[type, str, Callable]] = [
-    (nn.Linear, "reset_parameters", _plan_linear_like),
-    (_ConvNd, "reset_parameters", _plan_linear_like),
-    (nn.Bilinear, "reset_parameters", _plan_bilinear),
-    (nn.Embedding, "reset_parameters", _plan_embedding),
-    (nn.EmbeddingBag, "reset_parameters", _plan_embedding),
-    (nn.LayerNorm, "reset_parameters", _plan_affine("elementwise_affine")),
-    (nn.GroupNorm, "reset_parameters", _plan_affine("affine")),
-    (_NormBase, "reset_parameters", _plan_norm_base),
-    (RNNBase, "reset_parameters", _plan_rnn),
-    (RNNCellBase, "reset_parameters", _plan_rnn),
-    (nn.MultiheadAttention, "_reset_parameters", _plan_mha),
-    (nn.Transformer, "_reset_parameters", _plan_transformer),
-]
-if hasattr(nn, "RMSNorm"):
-    _PLANNERS.append((nn.RMSNorm, "reset_parameters", _plan_affine("elementwise_affine")))
-
-
-def _planner(m: nn.Module):
-    for cls, method, planner in _PLANNERS:
-        if isinstance(m, cls):
-            if getattr(type(m), method, None) is getattr(cls, method):
-                return planner
-            return None
-    return None
-
-
-def _lookup(m: nn.Module, name: str) -> torch.Tensor | None:
-    *path, leaf = name.split(".")
-    for p in path:
-        m = getattr(m, p)
-    t = m._parameters.get(leaf) if leaf in m._parameters else m._buffers.get(leaf)
-    return t
 
 
 def _is_uninitialized(t) -> bool:
     return isinstance(t, nn.parameter.UninitializedTensorMixin)
 
 
-class _Plan:
-    """Tensors to fill (one entry per tensor, later entries override), post-fill hooks, and
-    modules whose own reset_parameters runs (unknown types)."""
+def _post_order(module: nn.Module) -> list[nn.Module]:
+    """Every module once, each after all its descendants (the order their ``__init__``s end)."""
+    out, seen = [], set()
 
-    def __init__(self):
-        self.fills: dict[int, tuple[torch.Tensor, Init]] = {}
-        self.posts: list[Callable] = []
-        self.fallback: list[nn.Module] = []
-
-    def set(self, t: torch.Tensor | None, init: Init | None):
-        if t is None or _is_uninitialized(t):
+    def visit(m):
+        if id(m) in seen:
             return
-        if init is None:
-            self.fills.pop(id(t), None)
+        seen.add(id(m))
+        for c in m.children():
+            visit(c)
+        out.append(m)
+
+    visit(module)
+    return out
+
+
+def _reset_all(module: nn.Module) -> None:
+    # What each module's __init__ ends with: its reset_parameters (torch's MultiheadAttention
+    # and Transformer name theirs _reset_parameters), children before parents. A tensor tied
+    # into several modules keeps the init of its first owner, as tying after construction
+    # (``head.weight = emb.weight``) does: the later owners' resets see a meta stand-in.
+    first: dict[int, nn.Module] = {}
+    for m in module.modules():
+        for t in (*m._parameters.values(), *m._buffers.values()):
+            if t is not None:
+                first.setdefault(id(t), m)
+    for m in _post_order(module):
+        fn = getattr(m, "reset_parameters", None)
+        if not callable(fn):
+            fn = getattr(m, "_reset_parameters", None)
+        if not callable(fn):
+            continue
+        stand_ins = []
+        for slot in (m._parameters, m._buffers):
+            for name, t in slot.items():
+                if t is not None and first[id(t)] is not m:
+                    with torch._C.DisableTorchFunction():
+                        meta = torch.empty_like(t, device="meta")
+                    stand_in = nn.Parameter(meta, t.requires_grad) if slot is m._parameters \
+                        else meta
+                    stand_ins.append((slot, name, t, stand_in))
+        for slot, name, _, stand_in in stand_ins:
+            slot[name] = stand_in
+        try:
+            fn()
+        finally:
+            for slot, name, t, stand_in in stand_ins:
+                if slot.get(name) is stand_in:
+                    slot[name] = t
+
+
+def _takes_no_arguments(fn) -> bool:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in sig.parameters.values())
+
+
+def _init_weights_all(module: nn.Module) -> None:
+    # The framework hook: the outermost modules with an init_weights() (transformers'
+    # PreTrainedModel, timm's models, torchtitan's root module) run it; it covers its subtree.
+    stack = [module]
+    while stack:
+        m = stack.pop()
+        fn = getattr(m, "init_weights", None)
+        if callable(fn) and _takes_no_arguments(fn):
+            fn()
         else:
-            self.fills[id(t)] = (t, init)
-
-    def run(self, generator):
-        g = _fi._gen(generator)
-        with torch.no_grad():
-            for t, init in self.fills.values():
-                if t.device.type == "meta" or t.numel() == 0:
-                    continue
-                init(t, g)
-            for post in self.posts:
-                post()
-            for m in self.fallback:
-                m.reset_parameters()
+            stack.extend(reversed(list(m.children())))
 
 
-def _default_plan(module: nn.Module, plan: _Plan) -> None:
-    # Reversed pre-order: every module comes after all its descendants, so a parent's init
-    # (MultiheadAttention's out_proj.bias, Transformer's xavier) overrides its children's.
-    for m in reversed(list(module.modules())):
-        if any(_is_uninitialized(t) for t in _own_tensors(m)):
-            continue  # a lazy module before its first forward: nothing to fill yet
-        planner = _planner(m)
-        if planner is not None:
-            fills, post = planner(m)
-            for name, init in fills.items():
-                plan.set(_lookup(m, name), init)
-            if post is not None:
-                plan.posts.append(post)
-        elif callable(getattr(m, "reset_parameters", None)):
-            plan.fallback.append(m)
+def reset_parameters(module: nn.Module, generator: TorchGeneratorLike = None) -> nn.Module:
+    """Re-initialize ``module`` by running every submodule's own ``reset_parameters``.
 
-
-def reset_parameters(module: nn.Module, generator: _fi.GeneratorLike = None) -> nn.Module:
-    """Re-initialize every parameter and buffer of ``module`` as torch's own init does.
-
-    For every submodule of a standard type (Linear, Bilinear, Conv/ConvTranspose 1-3d,
-    Embedding, EmbeddingBag, LayerNorm, RMSNorm, GroupNorm, BatchNorm/InstanceNorm 1-3d,
-    MultiheadAttention, RNN/LSTM/GRU and their cells, Transformer and its layers) the values
-    follow the same distributions, bounds and constants as its ``reset_parameters``; running
-    statistics are reset. Values come from ferroinit's generator, in one pass over all
-    tensors (each large one filled in parallel). Submodules of other types (or subclasses that
-    override ``reset_parameters``) fall back to their own ``reset_parameters``. Tensors on the
-    meta device are skipped, as torch's init does nothing to them.
+    Each submodule's ``reset_parameters`` (``_reset_parameters`` for torch's
+    MultiheadAttention and Transformer) runs, children before parents, under
+    :func:`accelerate`: the values have torch's laws exactly (they are torch's own init code),
+    their sampling runs on ferroinit, a tensor that several of them write is written once, and
+    running statistics are reset. Tensors on the meta device are left alone, as torch does.
 
     Args:
         module: the module; parameters are filled in place and stay the same objects.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None for the global one.
+        generator: a ``torch.Generator``, an int seed or a :class:`ferroinit.Generator` (a
+            seed for a fresh ``torch.Generator``, see :func:`materialize`), or None for
+            torch's default generator.
 
     Returns:
         ``module``.
@@ -323,64 +251,71 @@ def reset_parameters(module: nn.Module, generator: _fi.GeneratorLike = None) -> 
         >>> lin.weight is w, bool(w.abs().max() <= 0.1)
         (True, True)
     """
-    plan = _Plan()
-    _default_plan(module, plan)
-    plan.run(generator)
+    with _mode.Scope(_s.torch_generator(generator)), torch.no_grad():
+        _reset_all(module)
     return module
 
 
 Rules = Union[dict[Any, Any], Iterable[tuple[Any, Any]]]
 
 
-def _rule_plan(module: nn.Module, rules: Rules, plan: _Plan) -> None:
+def _rule_plan(module: nn.Module, rules: Rules) -> list[tuple[torch.Tensor, Init]]:
+    """(tensor, initializer) for every parameter or buffer a rule decides, first rule first."""
     items = list(rules.items()) if isinstance(rules, dict) else list(rules)
-    decided: set = set()
-    named = list(module.named_parameters(remove_duplicate=True))
-    owner = {}
+    named: list[tuple[str, torch.Tensor, nn.Module, str]] = []
+    seen: set[int] = set()
     for mname, m in module.named_modules():
-        for pname, p in m.named_parameters(recurse=False):
-            owner.setdefault(id(p), (m, pname))
+        for slot in (m._parameters, m._buffers):
+            for leaf, t in slot.items():
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                named.append((f"{mname}.{leaf}" if mname else leaf, t, m, leaf))
+    decided: set[int] = set()
+    plan = []
     for key, spec in items:
-        for full, p in named:
-            if id(p) in decided:
+        for full, t, m, leaf in named:
+            if id(t) in decided:
                 continue
-            init: InitLike | None = None
-            matched = False
+            matched, init = False, None
             if isinstance(key, str):
                 if fnmatch.fnmatchcase(full, key):
                     matched, init = True, spec
-            else:
-                m, pname = owner[id(p)]
-                if isinstance(m, key):
-                    table = spec if isinstance(spec, dict) else {"*": spec}
-                    for pat, s in table.items():
-                        if fnmatch.fnmatchcase(pname, pat):
-                            matched, init = True, s
-                            break
+            elif isinstance(m, key):
+                table = spec if isinstance(spec, dict) else {"*": spec}
+                for pat, sp in table.items():
+                    if fnmatch.fnmatchcase(leaf, pat):
+                        matched, init = True, sp
+                        break
             if matched:
-                decided.add(id(p))
-                plan.set(p, _as_init(init))
+                decided.add(id(t))
+                init = _as_init(init)
+                if init is not None and not _is_uninitialized(t):
+                    plan.append((t, init))
+    return plan
 
 
-def apply(module: nn.Module, rules: Rules, generator: _fi.GeneratorLike = None) -> nn.Module:
-    """Initialize parameters from a rule table, in one pass.
+def apply(module: nn.Module, rules: Rules, generator: TorchGeneratorLike = None) -> nn.Module:
+    """Initialize parameters and buffers from a rule table, in one pass.
 
     Each rule maps a key to initializers:
 
-    - a module type (or tuple of types) to ``{parameter name or pattern: initializer}`` (or to
-      one initializer for all of that module's own parameters);
-    - a string pattern (``fnmatch``) to an initializer for the parameters whose full name
-      (``"encoder.layers.0.linear1.weight"``) matches.
+    - a module type (or tuple of types) to ``{tensor name or pattern: initializer}`` (or to
+      one initializer for all of that module's own parameters and buffers);
+    - a string pattern (``fnmatch``) to an initializer for the parameters and buffers whose
+      full name (``"encoder.layers.0.linear1.weight"``, ``"bn.running_var"``) matches.
 
     An initializer is a ferroinit name (``"zeros_"``), an :class:`Init` (with arguments and
     an optional ``scale``), a tuple ``(name, *args, {kwargs})``, a callable taking the tensor
-    (e.g. a ``torch.nn.init`` function), or None to leave the parameter alone. The first rule
-    that matches a parameter decides it; parameters no rule matches are left untouched.
+    (e.g. a ``torch.nn.init`` function), or None to leave the tensor alone. The first rule
+    that matches a tensor decides it; tensors no rule matches are left untouched. Names that
+    ``torch.nn.init`` has run torch's code under :func:`accelerate` (torch's semantics);
+    ``orthogonal_``, ``sparse_`` and ferroinit's own families run ferroinit's (same laws).
 
     Args:
-        module: the module; parameters are filled in place and stay the same objects.
+        module: the module; tensors are filled in place and stay the same objects.
         rules: a dict or a list of ``(key, initializers)`` pairs.
-        generator: an int seed, a :class:`ferroinit.Generator`, or None for the global one.
+        generator: as in :func:`reset_parameters`.
 
     Returns:
         ``module``.
@@ -398,44 +333,127 @@ def apply(module: nn.Module, rules: Rules, generator: _fi.GeneratorLike = None) 
         ...     nn.Linear: {"weight": "xavier_normal_", "bias": "zeros_"},
         ...     nn.Conv2d: {"weight": Init("kaiming_normal_", mode="fan_out",
         ...                                nonlinearity="relu"), "bias": "zeros_"},
-        ...     nn.BatchNorm2d: {"weight": "ones_", "bias": "zeros_"},
+        ...     nn.BatchNorm2d: {"weight": "ones_", "bias": "zeros_", "running_var": "ones_"},
         ...     "*.residual.*.weight": 0.1 * Init("kaiming_normal_"),
         ... }, generator=0)
         >>> net[3].bias.abs().sum().item(), net[1].weight.sum().item()
         (0.0, 8.0)
     """
-    plan = _Plan()
-    _rule_plan(module, rules, plan)
-    plan.run(generator)
+    with _mode.Scope(_s.torch_generator(generator)), torch.no_grad():
+        for t, init in _rule_plan(module, rules):
+            init._fill(t)
     return module
 
 
 def _alloc(t: torch.Tensor) -> torch.Tensor:
     """Uninitialized CPU memory for a meta tensor, with its strides. (torch.empty: on hosts
     whose THP defrag policy compacts on fault, madvise'd huge pages were slower to fault in.)"""
-    return torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="cpu")
+    with torch._C.DisableTorchFunction():
+        return torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="cpu")
+
+
+def _new_parameter(p: nn.Parameter) -> nn.Parameter:
+    data = _alloc(p)
+    try:
+        q = type(p)(data, requires_grad=p.requires_grad)
+    except TypeError:  # a Parameter subclass with its own constructor
+        q = nn.Parameter(data, requires_grad=p.requires_grad)
+    q.__dict__.update({k: v for k, v in p.__dict__.items() if k != "_is_hf_initialized"})
+    return q
+
+
+def _allocate(module: nn.Module, watch: _tracking.Allocations):
+    """Replace every meta parameter and buffer by uninitialized CPU memory (tied tensors stay
+    tied) and watch it; returns (module, slot, name, meta tensor, new tensor) for each."""
+    new: dict[int, torch.Tensor] = {}
+    done = []
+    for m in module.modules():
+        for slot in (m._parameters, m._buffers):
+            for name, t in list(slot.items()):
+                if t is None or t.device.type != "meta" or _is_uninitialized(t):
+                    continue
+                q = new.get(id(t))
+                if q is None:
+                    q = _new_parameter(t) if slot is m._parameters else _alloc(t)
+                    new[id(t)] = q
+                    watch.add(q)
+                slot[name] = q
+                done.append((m, slot, name, t, q))
+    return done
+
+
+def _clear_hf_flags(module: nn.Module) -> None:
+    # transformers skips what carries _is_hf_initialized (set by an earlier init_weights, e.g.
+    # in __init__ under empty_init): materialize runs the model's whole init.
+    for m in module.modules():
+        m.__dict__.pop("_is_hf_initialized", None)
+        for t in (*m._parameters.values(), *m._buffers.values()):
+            if t is not None and "_is_hf_initialized" in getattr(t, "__dict__", {}):
+                del t._is_hf_initialized
+
+
+def _names(module: nn.Module) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for mname, m in module.named_modules(remove_duplicate=False):
+        for slot in (m._parameters, m._buffers):
+            for leaf, t in slot.items():
+                if t is not None:
+                    out.setdefault(id(t), []).append(f"{mname}.{leaf}" if mname else leaf)
+    return out
+
+
+def _back_to_meta(allocated, watch: _tracking.Allocations) -> list[torch.Tensor]:
+    """Put the meta tensors back where no init code wrote all of their new memory; returns
+    the new tensors taken out."""
+    unwritten = {id(t) for t in watch.unwritten()}
+    out = []
+    for m, slot, name, meta, q in allocated:
+        if id(q) in unwritten and slot.get(name) is q:
+            slot[name] = meta
+            out.append(q)
+    return out
 
 
 def materialize(module: nn.Module, rules: Rules | None = None, dtype=None,
-                generator: _fi.GeneratorLike = None) -> nn.Module:
-    """Take a module built on the meta device to initialized CPU memory.
+                generator: TorchGeneratorLike = None) -> nn.Module:
+    """Give a module built on the meta device CPU memory initialized by its own init code.
 
-    Equivalent in distribution to ``module.to_empty(device="cpu")`` followed by every
-    submodule's ``reset_parameters`` (see :func:`reset_parameters`), with ``rules`` (as in
-    :func:`apply`) overriding the default init of the parameters they match, but without
-    running torch's per-parameter init: memory is allocated uninitialized and every tensor is
-    filled in one pass by ferroinit's core. Meta parameters are replaced by new CPU
-    ``Parameter`` objects (as ``to_empty`` does; tied parameters stay tied); tensors already
-    on the CPU are re-initialized in place.
+    Every meta parameter and buffer gets uninitialized CPU memory (parameters become new
+    ``Parameter`` objects, as ``Module.to_empty`` does; tied ones stay tied), then the model's
+    own init runs under :func:`accelerate`, as its constructor would have run it:
+
+    1. every submodule's ``reset_parameters()`` (``_reset_parameters`` for torch's
+       MultiheadAttention and Transformer), children before parents;
+    2. the framework hook: each outermost submodule with an ``init_weights()`` that takes no
+       required arguments runs it (transformers' ``PreTrainedModel.init_weights``, the
+       ``post_init`` path, with the ``_is_hf_initialized`` flags cleared first; timm's
+       models; torchtitan-style roots). A framework of your own hooks in the same way;
+    3. ``rules`` (as in :func:`apply`), overriding what the init code did.
+
+    Tensors already on the CPU are re-initialized in place by the same code. A fill that a
+    later one overwrites is never written, and the remaining ones are written together when
+    the init code is done.
+
+    Nothing is left uninitialized: a meta tensor that no init code wrote completely (a buffer
+    that only ``__init__`` computes, a parameter that ``__init__`` set from a constant) is put
+    back on the meta device and the call raises, naming it. Build such models under
+    :func:`empty_init` (which keeps buffers on the CPU with their computed values), or give
+    the tensor a rule.
 
     Args:
         module: a module whose parameters and buffers are on the meta device (or the CPU).
-        rules: optional rule table overriding the default init (see :func:`apply`).
+        rules: optional rule table overriding the model's init (see :func:`apply`).
         dtype: optional floating dtype to convert to first (``torch.bfloat16``: no fp32 copy).
-        generator: an int seed, a :class:`ferroinit.Generator`, or None for the global one.
+        generator: a ``torch.Generator`` (its draws decide the values), an int seed or a
+            :class:`ferroinit.Generator` (which seed a fresh ``torch.Generator`` with one word
+            of ferroinit's stream), or None for torch's default generator. It is the
+            generator of every random call the init code makes, those torch does too.
 
     Returns:
         ``module``, on the CPU.
+
+    Raises:
+        RuntimeError: naming the tensors no init code initialized.
 
     Example:
         >>> import torch, ferroinit.torch as fit
@@ -447,51 +465,115 @@ def materialize(module: nn.Module, rules: Rules | None = None, dtype=None,
     """
     if dtype is not None:
         module.to(dtype)
-    new: dict[int, torch.Tensor] = {}
-    with torch.no_grad():
-        for m in module.modules():
-            for name, p in list(m._parameters.items()):
-                if p is None or p.device.type != "meta" or _is_uninitialized(p):
-                    continue
-                q = new.get(id(p))
-                if q is None:
-                    q = nn.Parameter(_alloc(p), requires_grad=p.requires_grad)
-                    new[id(p)] = q
-                m._parameters[name] = q
-            for name, b in list(m._buffers.items()):
-                if b is None or b.device.type != "meta":
-                    continue
-                q = new.get(id(b))
-                if q is None:
-                    q = _alloc(b)
-                    new[id(b)] = q
-                m._buffers[name] = q
-    plan = _Plan()
-    _default_plan(module, plan)
-    if rules is not None:
-        _rule_plan(module, rules, plan)
-    covered = set(plan.fills) | {id(t) for f in plan.fallback for t in _own_tensors(f)}
-    missed = [n for n, t in _named_tensors(module) if id(t) in _ids(new) and id(t) not in covered
-              and t.is_floating_point()]
-    plan.run(generator)
-    if missed:
-        warnings.warn(
-            "materialize left these tensors uninitialized (no standard init, no rule, no "
-            f"reset_parameters): {', '.join(missed)}",
-            stacklevel=2,
+    watch = _tracking.Allocations()
+    allocated = _allocate(module, watch)
+    _clear_hf_flags(module)
+    try:
+        with _mode.Scope(_s.torch_generator(generator), watch=watch), torch.no_grad():
+            _reset_all(module)
+            _init_weights_all(module)
+            if rules is not None:
+                for t, init in _rule_plan(module, rules):
+                    init._fill(t)
+    except BaseException:
+        _back_to_meta(allocated, watch)  # an error in init code leaves no garbage behind
+        raise
+    names = _names(module)
+    left = _back_to_meta(allocated, watch)
+    if left:
+        listed = sorted({n for q in left for n in names.get(id(q), [])})
+        raise RuntimeError(
+            "materialize: no init code initialized these tensors, so they stay on the meta "
+            f"device: {', '.join(listed)}. Give them a rule (rules={{name: initializer}}), a "
+            "reset_parameters() on their module, or build the model under "
+            "ferroinit.torch.empty_init() if __init__ computes them (buffers)."
         )
     return module
 
 
-def _ids(new: dict[int, torch.Tensor]) -> set:
-    return {id(t) for t in new.values()}
+class accelerate(contextlib.ContextDecorator):
+    """Run unchanged torch init code on ferroinit: a context manager and a decorator.
+
+    Inside the block, every ``torch.nn.init`` function, and the Tensor methods that init code
+    ends in (``normal_``, ``uniform_``, ``fill_``, ``zero_``, ``torch.eye(out=)``, and the
+    ``mul_``/``add_``/``erfinv_``/``clamp_`` chains of timm's ``trunc_normal_``), on a CPU
+    float16/bfloat16/float32/float64 tensor, is done by ferroinit with torch's semantics per
+    call: the same law, errors, warnings and return value. Everything else goes to torch
+    unchanged (CUDA and meta tensors, integer and complex dtypes, tensor subclasses and fake
+    tensors, tensors below the size where torch's kernel is faster, a leaf that requires grad
+    outside ``no_grad``, any call while another function or dispatch mode below this one is
+    active): never a new error.
+
+    Values: each fill draws one key from the call's ``generator=`` or, without one, from this
+    block's ``generator`` (default: torch's default CPU generator), so ``torch.manual_seed``
+    decides them and successive calls differ. Autograd: every tensor written gets its version
+    counter bumped, as torch's in-place methods do.
+
+    Fills are deferred: a fill is written when torch code touches the tensor, when a later
+    fill overwrites it entirely (then it is never written), or at the end of the block.
+
+    Args:
+        generator: a ``torch.Generator``, an int seed or a :class:`ferroinit.Generator` (see
+            :func:`materialize`) replacing torch's default generator inside the block, for
+            every random torch call that takes a generator; None: torch's default.
+        defer: False writes every fill at once (for debugging).
+
+    Example:
+        >>> import torch, ferroinit.torch as fit
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <torch._C.Generator object at ...>
+        >>> with fit.accelerate():
+        ...     net = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.LayerNorm(512))
+        ...     torch.nn.init.xavier_normal_(net[0].weight)  # doctest: +ELLIPSIS
+        Parameter containing:...
+        >>> round(float(net[0].weight.detach().std()) * 1024 ** 0.5 / 2 ** 0.5, 1)
+        1.0
+        >>> @fit.accelerate()
+        ... def build():
+        ...     return torch.nn.Linear(256, 256)
+        >>> build().weight.abs().max().item() <= 1 / 16
+        True
+    """
+
+    def __init__(self, generator: TorchGeneratorLike = None, defer: bool = True):
+        self._generator = generator
+        self._defer = defer
+        self._scopes: list[_mode.Scope] = []
+
+    def _recreate_cm(self):
+        # A decorated function may run in several threads or recursively: one scope per call.
+        return accelerate(self._generator, self._defer)
+
+    def __enter__(self):
+        scope = _mode.Scope(_s.torch_generator(self._generator), self._defer)
+        scope.__enter__()
+        self._scopes.append(scope)
+        return self
+
+    def __exit__(self, *exc):
+        return self._scopes.pop().__exit__(*exc)
 
 
-def _own_tensors(m: nn.Module):
-    yield from (t for t in m._parameters.values() if t is not None)
-    yield from (t for t in m._buffers.values() if t is not None)
+class empty_init(_empty.empty_init):
+    """Build modules with parameters on the meta device and buffers on the CPU.
 
+    As accelerate's ``init_empty_weights(include_buffers=False)``: parameters take no memory
+    and no init time, while buffers keep the values ``__init__`` computed (rotary ``inv_freq``,
+    masks), which no init code recomputes. :func:`materialize` then gives the parameters the
+    model's own init.
 
-def _named_tensors(module: nn.Module):
-    yield from module.named_parameters()
-    yield from module.named_buffers()
+    Example:
+        >>> import torch, ferroinit.torch as fit
+        >>> class Rotary(torch.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.proj = torch.nn.Linear(8, 8)
+        ...         self.register_buffer("inv_freq", 1 / 10000 ** (torch.arange(0, 8, 2) / 8))
+        >>> with fit.empty_init():
+        ...     m = Rotary()
+        >>> m.proj.weight.device.type, m.inv_freq.device.type
+        ('meta', 'cpu')
+        >>> m = fit.materialize(m, generator=0)
+        >>> m.proj.weight.device.type, round(m.inv_freq[1].item(), 2)
+        ('cpu', 0.1)
+    """
