@@ -584,19 +584,6 @@ def test_tensor_subclass_falls_back():
 # --------------------------------------------------------------------------- ferroinit's API
 
 
-def _torch_branch_wired() -> bool:
-    m = torch.empty(1, device="meta")
-    try:
-        return ferroinit.ones_(m) is m
-    except ValueError:
-        return False
-
-
-wired = pytest.mark.xfail(not _torch_branch_wired(), strict=True,
-                          reason="the torch branch of ferroinit/__init__.py is wired at merge")
-
-
-@wired
 def test_top_level_fill_bumps_the_version_counter():
     w = torch.randn(300, 300, requires_grad=True)
     y = (w * w).sum()
@@ -610,7 +597,6 @@ def test_top_level_fill_bumps_the_version_counter():
         y.backward()
 
 
-@wired
 def test_top_level_fill_is_seeded_by_torch():
     for shape in [(5, 3), (600, 500)]:  # torch's kernel, ferroinit's core
         torch.manual_seed(4)
@@ -643,7 +629,6 @@ def test_top_level_bad_input_leaves_the_torch_generator_alone():
     assert torch.equal(torch.default_generator.get_state(), before)
 
 
-@wired
 def test_top_level_fill_inside_accelerate_does_not_reenter_it():
     t = torch.empty(600, 600)
     above = Counting()
@@ -890,7 +875,6 @@ def test_materialize_error_in_init_code_leaves_no_garbage():
     assert m.b.is_meta and not m.a.weight.is_meta  # a's reset_parameters did run
 
 
-@wired
 def test_top_level_deterministic_fills_of_other_dtypes_are_torchs():
     # zeros_(bn.num_batches_tracked) and co.: torch's own fill, bit for bit, version bumped.
     for dtype in (torch.int64, torch.int8, torch.bool, torch.complex64):

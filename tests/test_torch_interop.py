@@ -102,18 +102,6 @@ def test_bf16_uniform_and_trunc_normal_stay_inside():
     assert abs(float(x.std()) / 0.0176 - 1) < 0.02  # std of N(0, .02) truncated at 2 sigma
 
 
-def _torch_branch_wired() -> bool:
-    """Whether ferroinit/__init__.py sends torch tensors to ferroinit._torch.api (the lead
-    wires it); before that, a meta tensor is refused as not on the CPU."""
-    m = torch.empty(1, device="meta")
-    try:
-        return init.ones_(m) is m
-    except ValueError:
-        return False
-
-
-@pytest.mark.xfail(not _torch_branch_wired(), strict=True,
-                   reason="the torch branch of ferroinit/__init__.py is wired at merge")
 def test_meta_tensors_are_returned_unchanged_as_torch_does():
     m = torch.empty(3, 3, device="meta")
     assert init.normal_(m) is m and m.is_meta

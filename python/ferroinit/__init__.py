@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Union
@@ -30,6 +31,8 @@ from ._fans import _calculate_correct_fan as _calculate_correct_fan
 from ._fans import _calculate_fan_in_and_fan_out as _calculate_fan_in_and_fan_out
 from ._fans import calculate_fan_in_and_fan_out, calculate_gain
 from ._forms import shape_of as _shape_of
+from ._torch import fill as _torch_fill
+from ._torch import is_tensor as _torch_tensor
 
 # The initializers' names join these where their allocating forms are made (the registry).
 __all__ = [
@@ -79,8 +82,14 @@ def _gen(generator: GeneratorLike) -> Generator:
         return generator
     if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
         return Generator(int(generator))
+    if "torch" in sys.modules:
+        from ._torch.seeding import generator_for  # a torch.Generator: a key drawn from it
+
+        g = generator_for(generator)
+        if g is not None:
+            return g
     raise TypeError(
-        "generator must be an int seed, a ferroinit.Generator or None, "
+        "generator must be an int seed, a ferroinit.Generator, a torch.Generator or None, "
         f"but got {type(generator).__name__}"
     )
 
@@ -140,6 +149,8 @@ def uniform_(x, a: float = 0.0, b: float = 1.0, *, generator: GeneratorLike = No
         >>> bool(((w >= 0) & (w <= 1)).all())
         True
     """
+    if _torch_tensor(x):
+        return _torch_fill(_core.uniform_, x, (a, b), generator, global_shape, offset)
     _core.uniform_(x, a, b, _gen(generator), **_shard(global_shape, offset))
     return x
 
@@ -164,6 +175,8 @@ def normal_(x, mean: float = 0.0, std: float = 1.0, *, generator: GeneratorLike 
         >>> round(float(w.std()), 1)
         2.0
     """
+    if _torch_tensor(x):
+        return _torch_fill(_core.normal_, x, (mean, std), generator, global_shape, offset)
     _core.normal_(x, mean, std, _gen(generator), **_shard(global_shape, offset))
     return x
 
@@ -200,6 +213,9 @@ def trunc_normal_(x, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: fl
             "The distribution of values may be incorrect.",
             stacklevel=2,
         )
+    if _torch_tensor(x):
+        return _torch_fill(_core.trunc_normal_, x, (mean, std, a, b), generator, global_shape,
+                           offset)
     _core.trunc_normal_(x, mean, std, a, b, _gen(generator), **_shard(global_shape, offset))
     return x
 
@@ -224,6 +240,8 @@ def constant_(x, val: float):
         >>> init.constant_(np.empty(3, dtype=np.int64), 2.7)  # as torch: truncated
         array([2, 2, 2])
     """
+    if _torch_tensor(x):
+        return _torch_fill(_core.constant_, x, (val,), deterministic=True)
     if _integers.is_integer_array(x):
         return _integers.fill(x, val)
     _core.constant_(x, float(val))
@@ -265,6 +283,8 @@ def eye_(x):
         array([[1., 0., 0.],
                [0., 1., 0.]], dtype=float32)
     """
+    if _torch_tensor(x):
+        return _torch_fill(_core.eye_, x, (), deterministic=True)
     if _integers.is_integer_array(x):
         return _integers.pattern(x, _core.eye_)
     _core.eye_(x)
@@ -294,6 +314,8 @@ def dirac_(x, groups: int = 1):
                [1., 0.],
                [0., 1.]], dtype=float32)
     """
+    if _torch_tensor(x):
+        return _torch_fill(_core.dirac_, x, (int(groups),), deterministic=True)
     if _integers.is_integer_array(x):
         return _integers.pattern(x, lambda scratch: _core.dirac_(scratch, int(groups)))
     _core.dirac_(x, int(groups))
@@ -311,6 +333,8 @@ def _xavier(name: str, law: str, example: str):
 
     def fill(x, gain: float = 1.0, *, generator: GeneratorLike = None, global_shape=None,
              offset=None):
+        if _torch_tensor(x):
+            return _torch_fill(fill_core, x, (float(gain),), generator, global_shape, offset)
         fill_core(x, float(gain), _gen(generator), **_shard(global_shape, offset))
         return x
 
@@ -357,6 +381,8 @@ def _kaiming(name: str, law: str, example: str):
     def fill(x, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
              generator: GeneratorLike = None, global_shape=None, offset=None):
         args = _kaiming_args(x, a, mode, nonlinearity, global_shape)
+        if args is not None and _torch_tensor(x):
+            return _torch_fill(fill_core, x, args, generator, global_shape, offset)
         if args is not None:
             fill_core(x, *args, _gen(generator), **_shard(global_shape, offset))
         return x
@@ -421,6 +447,8 @@ def orthogonal_(x, gain: float = 1, *, generator: GeneratorLike = None, global_s
     """
     _no_shards("orthogonal_", "the QR factorization couples every element of the matrix",
                x, global_shape, offset)
+    if _torch_tensor(x):
+        return _torch_fill(_core.orthogonal_, x, (float(gain),), generator)
     _core.orthogonal_(x, float(gain), _gen(generator))
     return x
 
@@ -450,6 +478,8 @@ def sparse_(x, sparsity: float, std: float = 0.01, *, generator: GeneratorLike =
     """
     _no_shards("sparse_", "each column's zero rows are drawn over the whole column",
                x, global_shape, offset)
+    if _torch_tensor(x):
+        return _torch_fill(_core.sparse_, x, (float(sparsity), float(std)), generator)
     _core.sparse_(x, float(sparsity), float(std), _gen(generator))
     return x
 
