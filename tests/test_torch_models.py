@@ -23,6 +23,7 @@ are independent whatever the candidate's generator does.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,10 +39,9 @@ from ferroinit._timm import import_timm
 from torch import nn
 
 transformers = pytest.importorskip("transformers")
-try:
-    timm = import_timm()
-except ImportError:  # timm is optional: its models are skipped, HF's still run
-    timm = None
+# timm is optional (its models are skipped, HF's still run), but an installed timm that does
+# not import is an error, not a skip.
+timm = import_timm() if importlib.util.find_spec("timm") is not None else None
 
 transformers.logging.set_verbosity_error()
 
