@@ -7,10 +7,8 @@ For each model (HF ``LlamaForCausalLM`` of ~160M parameters, timm ``vit_base_pat
 - ``materialize``: built under :func:`ferroinit.torch.empty_init` (parameters on meta), then
   :func:`ferroinit.torch.materialize`;
 - ``floor``: fresh memory of the model's bytes written once (``torch.empty`` + ``fill_`` per
-  parameter and buffer), what any initialization of fresh memory costs at least;
-- ``floor_numpy``: the same with NumPy's allocator (``np.empty`` + ``fill``), for information:
-  torch asks for transparent huge pages on large allocations, which on hosts whose THP defrag
-  policy compacts on fault makes torch's fresh memory several times slower to touch.
+  parameter and buffer, through torch's allocator like the model's own tensors), what any
+  initialization of the model's fresh memory costs at least.
 
 The four run side by side in interleaved rounds (one untimed warm-up each; ``gc.collect``
 before every sample; one model alive at a time), wall time, median of the samples. Floors:
@@ -25,14 +23,13 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
 import statistics
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any, Callable
 
-METHODS = ("plain", "accelerate", "materialize", "floor", "floor_numpy")
+METHODS = ("plain", "accelerate", "materialize", "floor")
 ACCELERATE_FLOOR = 4.0
 MATERIALIZE_FLOOR = 6.0
 MATERIALIZE_MAX_VS_FLOOR = 2.0
@@ -83,8 +80,6 @@ def _tensors(model) -> list:
 
 
 def _ways(torch, build: Callable[[], Any], layout: list[tuple]) -> dict[str, Callable[[], Any]]:
-    import numpy as np
-
     import ferroinit.torch as fit
 
     def plain():
@@ -106,16 +101,7 @@ def _ways(torch, build: Callable[[], Any], layout: list[tuple]) -> dict[str, Cal
     def floor():
         return [torch.empty(shape, dtype=dtype).fill_(1) for shape, dtype in layout]
 
-    def floor_numpy():
-        out = []
-        for shape, dtype in layout:  # bytes: NumPy has no bfloat16
-            a = np.empty(math.prod(shape) * dtype.itemsize, dtype=np.uint8)
-            a.fill(1)
-            out.append(a)
-        return out
-
-    ways = {"plain": plain, "accelerate": accelerate, "materialize": materialize, "floor": floor,
-            "floor_numpy": floor_numpy}
+    ways = {"plain": plain, "accelerate": accelerate, "materialize": materialize, "floor": floor}
     return {m: ways[m] for m in METHODS}
 
 
@@ -194,14 +180,13 @@ def _median(row: dict[str, Any], method: str) -> float | None:
 
 def ratios(row: dict[str, Any]) -> dict[str, float | None]:
     """plain / accelerate, plain / materialize, materialize / floor (None if not measured)."""
-    plain, acc, mat, floor = (_median(row, m) for m in METHODS[:4])
+    plain, acc, mat, floor = (_median(row, m) for m in METHODS)
 
     def div(a, b):
         return None if a is None or b is None or b <= 0 else a / b
 
     return {"accelerate_speedup": div(plain, acc), "materialize_speedup": div(plain, mat),
-            "materialize_vs_floor": div(mat, floor),
-            "floor_vs_floor_numpy": div(floor, _median(row, "floor_numpy"))}
+            "materialize_vs_floor": div(mat, floor)}
 
 
 def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -254,8 +239,7 @@ def render(rows: list[dict[str, Any]], tgts: list[dict[str, Any]] | None = None)
 
         L.append(f"    plain/accelerate {f(r['accelerate_speedup'])}, plain/materialize "
                  f"{f(r['materialize_speedup'])}, materialize/floor "
-                 f"{f(r['materialize_vs_floor'])} (floor/floor_numpy "
-                 f"{f(r['floor_vs_floor_numpy'])})")
+                 f"{f(r['materialize_vs_floor'])}")
     for t in tgts if tgts is not None else targets(rows):
         if t["pass"] is None:
             L.append(f"  n/a  {t['target']}: {t['detail']}")
