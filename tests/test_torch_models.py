@@ -23,6 +23,7 @@ are independent whatever the candidate's generator does.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 from collections.abc import Callable, Iterator
@@ -359,9 +360,9 @@ def test_accelerate_fills_the_big_tensors_itself(model):
     # tensors must not be torch's own values for the same seed.
     spec = spec_of(model)
     ours, torchs = accelerated(spec, 7), plain(spec, 7)
-    tp = dict(torchs.named_parameters())
+    tp, rand = dict(torchs.named_parameters()), set(random_names(reference(spec)))
     same = [n for n, p in ours.named_parameters()
-            if p.numel() >= 10**4 and n in random_names(reference(spec)) and torch.equal(p, tp[n])]
+            if p.numel() >= 10**4 and n in rand and torch.equal(p, tp[n])]
     assert not same, f"torch's own values under accelerate(): {same}"
 
 
@@ -399,6 +400,41 @@ def test_meta_construction_under_accelerate(model):
     with fit.accelerate(), torch.device("meta"):
         m = spec.build()
     assert all(t.is_meta for _, t in tensors(m))
+
+
+def _fake_build(spec: Spec, under: bool):
+    """Build under FakeTensorMode (with accelerate() outside it if ``under``): the outcome."""
+    from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
+
+    try:
+        with fit.accelerate() if under else contextlib.nullcontext(), FakeTensorMode():
+            m = spec.build()
+    except Exception as e:  # noqa: BLE001 - the outcome is what is compared
+        return type(e)
+    return {n: (isinstance(t, FakeTensor), tuple(t.shape))
+            for n, t in tensors(m)}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_fake_tensors_as_with_torch(model):
+    # Whatever torch does under FakeTensorMode (build fake tensors, or raise as timm's ViT
+    # init does on a data-dependent .item()), it does the same under accelerate().
+    spec = spec_of(model)
+    assert _fake_build(spec, True) == _fake_build(spec, False)
+
+
+@pytest.mark.parametrize("model", ["gpt2", "resnet"])
+def test_nested_accelerate_and_inference_mode_keep_the_law(model):
+    spec = spec_of(model)
+    with fit.accelerate(), fit.accelerate():
+        torch.manual_seed(SEED)
+        nested = spec.build()
+    assert_same_init(reference(spec), nested)
+    with torch.inference_mode(), fit.accelerate():
+        torch.manual_seed(SEED + 1)
+        inference = spec.build()
+    assert all(p.is_inference() for p in inference.parameters())
+    assert_same_init(reference(spec), inference)
 
 
 def test_autograd_sees_in_place_init_as_with_torch():
