@@ -1,0 +1,130 @@
+//! The tables printed by the commands (markdown, pasted into README.md).
+
+use crate::bench::{self, rate, Plan};
+use crate::gens::aes::Aes128;
+use crate::gens::chacha::ChaCha;
+use crate::gens::philox::{Layout512, Philox};
+use crate::gens::{Buf, Gen, Lvl, Store};
+
+const SEED: u64 = 0x5eed_0000_0000_0001;
+
+fn levels() -> Vec<Lvl> {
+    [Lvl::Avx2, Lvl::Avx512]
+        .into_iter()
+        .filter(|l| l.available())
+        .collect()
+}
+
+/// Cache-resident raw words for one generator on every level (and scalar for reference).
+fn gen_cached_rows<G: Gen>(plan: &Plan, g: &G) {
+    let l1 = 4096; // 16 KiB
+    let l2 = 65536; // 256 KiB
+    let mut lv = levels();
+    lv.insert(0, Lvl::Scalar);
+    for lvl in lv {
+        let mut p = *plan;
+        if lvl == Lvl::Scalar {
+            p.work /= 8;
+            p.reps = p.reps.min(5);
+        }
+        let d1 = bench::raw_cached(&p, g, lvl, l1, Store::Direct);
+        let b1 = bench::raw_cached(&p, g, lvl, l1, Store::Buffered);
+        let d2 = bench::raw_cached(&p, g, lvl, l2, Store::Direct);
+        println!(
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            g.name(),
+            lvl.name(),
+            1e-9 / d1.min,
+            1e-9 / b1.min,
+            1e-9 / d2.min,
+            d1.spread().max(b1.spread()).max(d2.spread()),
+        );
+    }
+}
+
+/// Raw words into the big array, 1 and 2 threads, plain and streaming stores, each beside a
+/// plain fill of the same array measured right before it.
+fn gen_big_rows<G: Gen>(plan: &Plan, g: &G, buf: &mut Buf<u32>, fbuf: &mut Buf<f32>) {
+    for lvl in levels() {
+        let r = plan.big_reps;
+        let f2 = bench::value_big(fbuf, 2, r, false);
+        let one = bench::raw_big(buf, g, lvl, 1, r, Store::Direct);
+        let two = bench::raw_big(buf, g, lvl, 2, r, Store::Direct);
+        let two_nt = bench::raw_big(buf, g, lvl, 2, r, Store::Streaming);
+        let gbs = |s: f64| 4e-9 / s;
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} |",
+            g.name(),
+            lvl.name(),
+            gbs(one.min),
+            gbs(two.min),
+            gbs(two_nt.min),
+            gbs(f2.min),
+            f2.min / two.min,
+            f2.min / two_nt.min,
+            one.spread().max(two.spread()).max(two_nt.spread()).max(f2.spread()),
+        );
+    }
+}
+
+pub fn gens(plan: &Plan) {
+    let philox7 = Philox::<7>::new(SEED, 0, Layout512::Lanes64);
+    let philox10 = Philox::<10>::new(SEED, 0, Layout512::Lanes64);
+    let philox7p = Philox::<7>::new(SEED, 0, Layout512::Packed);
+    let philox10p = Philox::<10>::new(SEED, 0, Layout512::Packed);
+    let chacha8 = ChaCha::<8>::new(SEED, 0);
+    let chacha12 = ChaCha::<12>::new(SEED, 0);
+    let aes = Aes128::new(SEED, 0);
+
+    println!("\n## Raw 32-bit words, cache-resident, one thread (G words/s, thread CPU time, min of {})", plan.reps);
+    println!("(spread = median / min over the repeats; 1.00 = quiet)\n");
+    println!("| generator | level | 16 KiB direct | 16 KiB via L1 buffer | 256 KiB direct | spread |");
+    println!("|---|---|---|---|---|---|");
+    gen_cached_rows(plan, &philox10);
+    gen_cached_rows(plan, &philox7);
+    gen_cached_rows(plan, &philox10p);
+    gen_cached_rows(plan, &philox7p);
+    gen_cached_rows(plan, &chacha8);
+    gen_cached_rows(plan, &chacha12);
+    gen_cached_rows(plan, &aes);
+    let fc = bench::value_cached(plan, 4096);
+    println!("| fill (plain stores) | - | {:.2} | | | {:.2} |", 1e-9 / fc.min, fc.spread());
+
+    let n = plan.big;
+    println!(
+        "\n## Raw words into a 2^{} word array (GB/s, wall time, min of {})\n",
+        n.trailing_zeros(),
+        plan.big_reps
+    );
+    println!("| generator | level | 1 thread | 2 threads | 2 threads, streaming stores | fill, 2 threads | 2T / fill | 2T streaming / fill | spread |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut buf = Buf::<u32>::new(n);
+    let mut fbuf = Buf::<f32>::new(n);
+    buf.fill(1);
+    fbuf.fill(1.0);
+    gen_big_rows(plan, &philox10, &mut buf, &mut fbuf);
+    gen_big_rows(plan, &philox7, &mut buf, &mut fbuf);
+    gen_big_rows(plan, &chacha8, &mut buf, &mut fbuf);
+    gen_big_rows(plan, &chacha12, &mut buf, &mut fbuf);
+    gen_big_rows(plan, &aes, &mut buf, &mut fbuf);
+    let r = plan.big_reps;
+    let f1 = bench::value_big(&mut fbuf, 1, r, false);
+    let f2 = bench::value_big(&mut fbuf, 2, r, false);
+    let f1nt = bench::value_big(&mut fbuf, 1, r, true);
+    let f2nt = bench::value_big(&mut fbuf, 2, r, true);
+    let z = bench::big(&mut fbuf, 2, 16, r, &|p: &mut [f32], _| {
+        // SAFETY: zero bytes are a valid f32; this is libc's memset.
+        unsafe { std::ptr::write_bytes(p.as_mut_ptr(), 0, p.len()) }
+    });
+    let gbs = |s: f64| 4e-9 / s;
+    println!(
+        "\nfill baselines (GB/s): plain stores 1T {:.1}, 2T {:.1}; streaming 1T {:.1}, 2T {:.1}; memset(0) 2T {:.1}; spread {:.2}",
+        gbs(f1.min),
+        gbs(f2.min),
+        gbs(f1nt.min),
+        gbs(f2nt.min),
+        gbs(z.min),
+        f1.spread().max(f2.spread()).max(f1nt.spread()).max(f2nt.spread()),
+    );
+    let _ = rate;
+}
