@@ -215,7 +215,10 @@ pub fn run() -> usize {
     }
     levels_match(&ChaCha::<8>::new(0xdead_beef_0bad_cafe, 1), &mut fails);
     levels_match(&ChaCha::<12>::new(3, 0), &mut fails);
-    levels_match(&Aes128::new(0xdead_beef_0bad_cafe, 1), &mut fails);
+    let mut aes = Aes128::new(0xdead_beef_0bad_cafe, 1);
+    levels_match(&aes, &mut fails);
+    aes.ymm = true;
+    levels_match(&aes, &mut fails);
     println!("{} failure(s)", fails);
     fails
 }

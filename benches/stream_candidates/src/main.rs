@@ -8,9 +8,12 @@
 //!   cargo run --release -- all
 //! `--quick` shrinks every measurement (for a smoke test).
 
+mod accuracy;
 mod bench;
 mod gens;
 mod kat;
+mod reference;
+mod samplers;
 mod report;
 mod simd;
 mod timer;
@@ -42,6 +45,12 @@ fn main() {
                 }
             }
             "gens" => report::gens(&plan),
+            "accuracy" => {
+                let n = if quick { 1_000_000 } else { 10_000_000 };
+                if accuracy::run(n) != 0 {
+                    std::process::exit(1);
+                }
+            }
             "all" => {
                 if kat::run() != 0 {
                     std::process::exit(1);

@@ -75,6 +75,8 @@ pub fn gens(plan: &Plan) {
     let chacha8 = ChaCha::<8>::new(SEED, 0);
     let chacha12 = ChaCha::<12>::new(SEED, 0);
     let aes = Aes128::new(SEED, 0);
+    let mut aes_ymm = Aes128::new(SEED, 0);
+    aes_ymm.ymm = true;
 
     println!("\n## Raw 32-bit words, cache-resident, one thread (G words/s, thread CPU time, min of {})", plan.reps);
     println!("(spread = median / min over the repeats; 1.00 = quiet)\n");
@@ -87,6 +89,7 @@ pub fn gens(plan: &Plan) {
     gen_cached_rows(plan, &chacha8);
     gen_cached_rows(plan, &chacha12);
     gen_cached_rows(plan, &aes);
+    gen_cached_rows(plan, &aes_ymm);
     let fc = bench::value_cached(plan, 4096);
     println!("| fill (plain stores) | - | {:.2} | | | {:.2} |", 1e-9 / fc.min, fc.spread());
 
@@ -107,6 +110,7 @@ pub fn gens(plan: &Plan) {
     gen_big_rows(plan, &chacha8, &mut buf, &mut fbuf);
     gen_big_rows(plan, &chacha12, &mut buf, &mut fbuf);
     gen_big_rows(plan, &aes, &mut buf, &mut fbuf);
+    gen_big_rows(plan, &aes_ymm, &mut buf, &mut fbuf);
     let r = plan.big_reps;
     let f1 = bench::value_big(&mut fbuf, 1, r, false);
     let f2 = bench::value_big(&mut fbuf, 2, r, false);

@@ -16,6 +16,7 @@ pub trait Mask: Copy {
     /// `self & !b`
     fn andnot(self, b: Self) -> Self;
     fn any(self) -> bool;
+    fn all(self) -> bool;
 }
 
 /// A vector of float32 lanes.
@@ -107,6 +108,10 @@ impl Mask for bool {
     }
     #[inline(always)]
     fn any(self) -> bool {
+        self
+    }
+    #[inline(always)]
+    fn all(self) -> bool {
         self
     }
 }
@@ -277,6 +282,14 @@ impl<M: Mask, const N: usize> Mask for Pack<M, N> {
             m = m.or(self.0[i]);
         }
         m.any()
+    }
+    #[inline(always)]
+    fn all(self) -> bool {
+        let mut m = self.0[0];
+        for i in 1..N {
+            m = m.and(self.0[i]);
+        }
+        m.all()
     }
 }
 
@@ -456,6 +469,10 @@ mod x86 {
         fn any(self) -> bool {
             unsafe { _mm256_testz_si256(self.0, self.0) == 0 }
         }
+        #[inline(always)]
+        fn all(self) -> bool {
+            unsafe { _mm256_movemask_ps(_mm256_castsi256_ps(self.0)) == 0xff }
+        }
     }
 
     impl Vf for F8 {
@@ -615,6 +632,10 @@ mod x86 {
         #[inline(always)]
         fn any(self) -> bool {
             self.0 != 0
+        }
+        #[inline(always)]
+        fn all(self) -> bool {
+            self.0 == 0xffff
         }
     }
 

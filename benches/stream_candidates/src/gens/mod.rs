@@ -27,8 +27,9 @@ pub trait Gen: Sync {
 }
 
 /// A sampler: one group of words (as vectors, in element order) to `WORDS` float32 values.
+/// `e0` is the stream index of the group's first element (for side streams).
 pub trait Kernel: Sync {
-    fn run<V: Vf>(&self, w: &[V::U], out: &mut [f32]);
+    fn run<V: Vf>(&self, e0: u64, w: &[V::U], out: &mut [f32]);
 }
 
 /// An instruction-set level: its vector type and how it asks a generator for a group.
@@ -122,6 +123,7 @@ impl Lvl {
                     && is_x86_feature_detected!("fma")
                     && is_x86_feature_detected!("bmi2")
                     && is_x86_feature_detected!("aes")
+                    && is_x86_feature_detected!("vaes")
             }
             Lvl::Avx512 => {
                 is_x86_feature_detected!("avx512f")
@@ -197,15 +199,17 @@ unsafe fn fill_body<L: Level, G: Gen, K: Kernel>(
     let mut buf = [L::zero(); MAX_WORDS];
     let mut vals = Aligned([0f32; MAX_WORDS]);
     for (i, chunk) in out.chunks_exact_mut(G::WORDS).enumerate() {
-        L::group(g, first.wrapping_add(i as u64), &mut buf[..n]);
+        let idx = first.wrapping_add(i as u64);
+        let e0 = idx.wrapping_mul(G::WORDS as u64);
+        L::group(g, idx, &mut buf[..n]);
         if streaming {
-            k.run::<L::V>(&buf[..n], &mut vals.0[..G::WORDS]);
+            k.run::<L::V>(e0, &buf[..n], &mut vals.0[..G::WORDS]);
             let v = std::slice::from_raw_parts(vals.0.as_ptr() as *const <L::V as Vf>::U, n);
             for (j, &x) in v.iter().enumerate() {
                 L::stream(x, chunk.as_mut_ptr().add(j * L::V::LANES) as *mut u32);
             }
         } else {
-            k.run::<L::V>(&buf[..n], chunk);
+            k.run::<L::V>(e0, &buf[..n], chunk);
         }
     }
 }
@@ -213,7 +217,7 @@ unsafe fn fill_body<L: Level, G: Gen, K: Kernel>(
 #[repr(C, align(64))]
 struct Aligned<T>(T);
 
-#[target_feature(enable = "avx2,fma,bmi2,aes")]
+#[target_feature(enable = "avx2,fma,bmi2,aes,vaes")]
 unsafe fn raw_avx2<G: Gen>(g: &G, first: u64, out: &mut [u32], s: Store) {
     raw_body::<Avx2, G>(g, first, out, s)
 }
@@ -221,7 +225,7 @@ unsafe fn raw_avx2<G: Gen>(g: &G, first: u64, out: &mut [u32], s: Store) {
 unsafe fn raw_avx512<G: Gen>(g: &G, first: u64, out: &mut [u32], s: Store) {
     raw_body::<Avx512, G>(g, first, out, s)
 }
-#[target_feature(enable = "avx2,fma,bmi2,aes")]
+#[target_feature(enable = "avx2,fma,bmi2,aes,vaes")]
 unsafe fn fill_avx2<G: Gen, K: Kernel>(g: &G, k: &K, first: u64, out: &mut [f32], nt: bool) {
     fill_body::<Avx2, G, K>(g, k, first, out, nt)
 }
