@@ -45,6 +45,7 @@ fn main() {
                 }
             }
             "gens" => report::gens(&plan),
+            "samplers" => report::samplers(&plan),
             "accuracy" => {
                 let n = if quick { 1_000_000 } else { 10_000_000 };
                 if accuracy::run(n) != 0 {
@@ -56,6 +57,10 @@ fn main() {
                     std::process::exit(1);
                 }
                 report::gens(&plan);
+                report::samplers(&plan);
+                if accuracy::run(10_000_000) != 0 {
+                    std::process::exit(1);
+                }
             }
             other => {
                 eprintln!("unknown command {other}");

@@ -132,3 +132,119 @@ pub fn gens(plan: &Plan) {
     );
     let _ = rate;
 }
+
+/// The sampler cases measured, in table order.
+macro_rules! for_samplers {
+    ($f:ident, $($args:expr),*) => {{
+        use crate::samplers::boxmuller::BoxMuller;
+        use crate::samplers::icdf::{IcdfNormal, TruncKernel};
+        use crate::samplers::uniform::Uniform;
+        use crate::samplers::ziggurat::Ziggurat;
+        $f($($args,)* "uniform_ a+(b-a)u", &Uniform::new(-0.3, 0.7, false));
+        $f($($args,)* "uniform_ lerp", &Uniform::new(-0.3, 0.7, true));
+        $f($($args,)* "normal_ Box-Muller", &BoxMuller::standard());
+        $f($($args,)* "normal_ inverse CDF", &IcdfNormal::standard());
+        $f($($args,)* "normal_ ziggurat", &Ziggurat::standard(SEED));
+        let mut fast = Ziggurat::standard(SEED);
+        fast.skip_rejections = true;
+        $f($($args,)* "normal_ ziggurat fast path only (wrong law)", &fast);
+        $f($($args,)* "trunc_normal_ std=1 [-2,2]", &TruncKernel::new(0.0, 1.0, -2.0, 2.0));
+        $f($($args,)* "trunc_normal_ std=0.02 [-2,2]", &TruncKernel::new(0.0, 0.02, -2.0, 2.0));
+        $f($($args,)* "trunc_normal_ std=1 [2,3]", &TruncKernel::new(0.0, 1.0, 2.0, 3.0));
+        $f($($args,)* "trunc_normal_ std=1 [5,6]", &TruncKernel::new(0.0, 1.0, 5.0, 6.0));
+    }};
+}
+
+/// One row of the cache-resident sampler table: G values/s per core at L2 size, each level.
+/// `SC_FILTER=text`: only rows whose "sampler generator" contains the text.
+fn selected(name: &str, g: &str) -> bool {
+    std::env::var("SC_FILTER").map_or(true, |f| format!("{name} {g}").contains(&f))
+}
+
+fn sampler_cached<G: Gen, K: crate::gens::Kernel>(plan: &Plan, g: &G, name: &str, k: &K) {
+    if !selected(name, g.name()) {
+        return;
+    }
+    let len = 65536; // 256 KiB of float32
+    let mut cells = Vec::new();
+    let mut spread: f64 = 1.0;
+    for lvl in levels() {
+        let s = bench::fill_cached(plan, g, k, lvl, len);
+        cells.push(format!("{:.2}", 1e-9 / s.min));
+        spread = spread.max(s.spread());
+    }
+    println!("| {name} | {} | {} | {spread:.2} |", g.name(), cells.join(" | "));
+}
+
+/// One row of the big-array table: 2 threads, plain and streaming stores, against the plain
+/// 2-thread fill measured right before it.
+fn sampler_big<G: Gen, K: crate::gens::Kernel>(
+    plan: &Plan,
+    buf: &mut Buf<f32>,
+    lvl: Lvl,
+    g: &G,
+    name: &str,
+    k: &K,
+) {
+    if !selected(name, g.name()) {
+        return;
+    }
+    let r = plan.big_reps;
+    let f = bench::value_big(buf, 2, r, false);
+    let plain = bench::fill_big(buf, g, k, lvl, 2, r, false);
+    let nt = bench::fill_big(buf, g, k, lvl, 2, r, true);
+    let gbs = |s: f64| 4e-9 / s;
+    println!(
+        "| {name} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} |",
+        g.name(),
+        lvl.name(),
+        gbs(plain.min),
+        gbs(nt.min),
+        gbs(f.min),
+        f.min / plain.min,
+        f.min / nt.min,
+        f.spread().max(plain.spread()).max(nt.spread()),
+    );
+}
+
+pub fn samplers(plan: &Plan) {
+    let aes = Aes128::new(SEED, 0);
+    let mut aes_ymm = Aes128::new(SEED, 0);
+    aes_ymm.ymm = true;
+    let philox7 = Philox::<7>::new(SEED, 0, Layout512::Lanes64);
+    let philox10 = Philox::<10>::new(SEED, 0, Layout512::Lanes64);
+    let chacha8 = ChaCha::<8>::new(SEED, 0);
+    let names: Vec<&str> = levels().iter().map(|l| l.name()).collect();
+    println!(
+        "\n## Samplers, 256 KiB float32 buffer, one thread (G values/s, thread CPU time, min of {})\n",
+        plan.reps
+    );
+    println!("| sampler | generator | {} | spread |", names.join(" | "));
+    println!("|---|---|{}---|", "---|".repeat(names.len()));
+    for_samplers!(sampler_cached, plan, &crate::gens::weyl::Weyl);
+    for_samplers!(sampler_cached, plan, &aes);
+    for_samplers!(sampler_cached, plan, &aes_ymm);
+    for_samplers!(sampler_cached, plan, &philox7);
+    for_samplers!(sampler_cached, plan, &philox10);
+    for_samplers!(sampler_cached, plan, &chacha8);
+
+    let n = plan.big;
+    if std::env::var("SC_NO_BIG").is_ok() {
+        return;
+    }
+    println!(
+        "\n## Samplers into a 2^{} float32 array, 2 threads (GB/s, wall time, min of {}), against a plain 2-thread fill measured just before each row\n",
+        n.trailing_zeros(),
+        plan.big_reps
+    );
+    println!("| sampler | generator | level | plain stores | streaming stores | fill | plain / fill | streaming / fill | spread |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut buf = Buf::<f32>::new(n);
+    buf.fill(1.0);
+    if Lvl::Avx512.available() {
+        for_samplers!(sampler_big, plan, &mut buf, Lvl::Avx512, &aes);
+        for_samplers!(sampler_big, plan, &mut buf, Lvl::Avx512, &philox7);
+    }
+    for_samplers!(sampler_big, plan, &mut buf, Lvl::Avx2, &aes_ymm);
+    for_samplers!(sampler_big, plan, &mut buf, Lvl::Avx2, &philox7);
+}

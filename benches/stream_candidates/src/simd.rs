@@ -66,11 +66,16 @@ pub trait Vu: Copy {
     /// `table[self & (LEN - 1)]` for a table of 2^k floats, k <= 7 (the layers of a ziggurat).
     fn lookup(self, table: &Table) -> Self::F;
     fn lookup_u(self, table: &TableU) -> Self;
+    /// `table[self & 15]` (16 floats: one register on AVX-512, two on AVX2).
+    fn lookup16(self, table: &Table16) -> Self::F;
 }
 
 /// A 128-entry float32 table, 64-byte aligned (eight zmm registers).
 #[repr(C, align(64))]
 pub struct Table(pub [f32; 128]);
+/// A 16-entry float32 table (one zmm register).
+#[repr(C, align(64))]
+pub struct Table16(pub [f32; 16]);
 /// A 128-entry u32 table.
 #[repr(C, align(64))]
 pub struct TableU(pub [u32; 128]);
@@ -83,6 +88,35 @@ pub fn horner<V: Vf, const K: usize>(x: V, first: f32, coeffs: [f32; K]) -> V {
         p = p.fma(x, V::splat(c));
     }
     p
+}
+
+/// The same polynomial as [`horner`] (coefficients highest power first, `K + 1` of them),
+/// evaluated as `E(x^2) + x O(x^2)`: two independent Horner chains of half the length, so the
+/// dependent-FMA latency is about halved for one extra multiply. (Different rounding from
+/// [`horner`], identical on every level.)
+#[inline(always)]
+pub fn horner2<V: Vf, const K: usize>(x: V, first: f32, coeffs: [f32; K]) -> V {
+    // c[0] = first (highest power K), c[K] = constant term.
+    let mut c = [0f32; 16];
+    c[0] = first;
+    c[1..=K].copy_from_slice(&coeffs);
+    let x2 = x.mul(x);
+    // Powers K - i for i in 0..=K; even powers into `e`, odd into `o`.
+    let mut e: Option<V> = None;
+    let mut o: Option<V> = None;
+    for (i, &ci) in c[..=K].iter().enumerate() {
+        let power = K - i;
+        let slot = if power % 2 == 0 { &mut e } else { &mut o };
+        *slot = Some(match *slot {
+            None => V::splat(ci),
+            Some(acc) => acc.fma(x2, V::splat(ci)),
+        });
+    }
+    match (e, o) {
+        (Some(e), Some(o)) => o.fma(x, e),
+        (Some(e), None) => e,
+        _ => unreachable!(),
+    }
 }
 
 #[inline(always)]
@@ -253,6 +287,10 @@ impl Vu for u32 {
     fn lookup_u(self, table: &TableU) -> u32 {
         table.0[(self & 127) as usize]
     }
+    #[inline(always)]
+    fn lookup16(self, table: &Table16) -> f32 {
+        table.0[(self & 15) as usize]
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,15 +303,33 @@ pub struct Pack<V, const N: usize>(pub [V; N]);
 impl<M: Mask, const N: usize> Mask for Pack<M, N> {
     #[inline(always)]
     fn and(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].and(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].and(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn or(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].or(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].or(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn andnot(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].andnot(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].andnot(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn any(self) -> bool {
@@ -293,10 +349,28 @@ impl<M: Mask, const N: usize> Mask for Pack<M, N> {
     }
 }
 
+/// `Pack([f(x) for x in s])` without a closure (closures are not always inlined, and an
+/// out-of-line one lacks the caller's target features).
 macro_rules! pack_map {
-    ($s:ident, $f:expr) => {
-        Pack(std::array::from_fn(|i| $f($s.0[i])))
-    };
+    ($s:ident, $f:expr) => {{
+        let mut r = Pack([$f($s.0[0]); N]);
+        for i in 1..N {
+            r.0[i] = $f($s.0[i]);
+        }
+        r
+    }};
+}
+
+/// `Pack([f(a_i, b_i)])` without a closure.
+macro_rules! pack_zip {
+    ($a:expr, $b:expr, $f:expr) => {{
+        let (a, b) = ($a, $b);
+        let mut r = Pack([$f(a.0[0], b.0[0]); N]);
+        for i in 1..N {
+            r.0[i] = $f(a.0[i], b.0[i]);
+        }
+        r
+    }};
 }
 
 impl<V: Vf, const N: usize> Vf for Pack<V, N> {
@@ -309,23 +383,53 @@ impl<V: Vf, const N: usize> Vf for Pack<V, N> {
     }
     #[inline(always)]
     fn add(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].add(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].add(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn sub(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].sub(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].sub(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn mul(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].mul(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].mul(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn fma(self, b: Self, c: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].fma(b.0[i], c.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].fma(b.0[i], c.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn fnma(self, b: Self, c: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].fnma(b.0[i], c.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].fnma(b.0[i], c.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn sqrt(self) -> Self {
@@ -333,19 +437,35 @@ impl<V: Vf, const N: usize> Vf for Pack<V, N> {
     }
     #[inline(always)]
     fn min(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].min(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].min(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn max(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].max(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].max(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn lt(self, b: Self) -> Self::M {
-        Pack(std::array::from_fn(|i| self.0[i].lt(b.0[i])))
+        pack_zip!(self, b, V::lt)
     }
     #[inline(always)]
     fn select(m: Self::M, a: Self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| V::select(m.0[i], a.0[i], b.0[i])))
+        let mut r = a;
+        for i in 0..N {
+            r.0[i] = V::select(m.0[i], a.0[i], b.0[i]);
+        }
+        r
     }
     #[inline(always)]
     fn to_bits(self) -> Self::U {
@@ -368,23 +488,53 @@ impl<U: Vu, const N: usize> Vu for Pack<U, N> {
     }
     #[inline(always)]
     fn add(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].add(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].add(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn sub(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].sub(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].sub(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn and(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].and(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].and(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn or(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].or(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].or(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn xor(self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].xor(b.0[i])))
+        {
+            let mut r = self;
+            for i in 0..N {
+                r.0[i] = r.0[i].xor(b.0[i]);
+            }
+            r
+        }
     }
     #[inline(always)]
     fn shr<const S: u32>(self) -> Self {
@@ -408,19 +558,35 @@ impl<U: Vu, const N: usize> Vu for Pack<U, N> {
     }
     #[inline(always)]
     fn lt_i32(self, b: Self) -> Self::M {
-        Pack(std::array::from_fn(|i| self.0[i].lt_i32(b.0[i])))
+        pack_zip!(self, b, U::lt_i32)
     }
     #[inline(always)]
     fn select(m: Self::M, a: Self, b: Self) -> Self {
-        Pack(std::array::from_fn(|i| U::select(m.0[i], a.0[i], b.0[i])))
+        let mut r = a;
+        for i in 0..N {
+            r.0[i] = U::select(m.0[i], a.0[i], b.0[i]);
+        }
+        r
     }
     #[inline(always)]
     fn lookup(self, table: &Table) -> Self::F {
-        Pack(std::array::from_fn(|i| self.0[i].lookup(table)))
+        let mut r = Pack([self.0[0].lookup(table); N]);
+        for i in 1..N {
+            r.0[i] = self.0[i].lookup(table);
+        }
+        r
     }
     #[inline(always)]
     fn lookup_u(self, table: &TableU) -> Self {
-        Pack(std::array::from_fn(|i| self.0[i].lookup_u(table)))
+        let mut r = self;
+        for i in 0..N {
+            r.0[i] = self.0[i].lookup_u(table);
+        }
+        r
+    }
+    #[inline(always)]
+    fn lookup16(self, table: &Table16) -> Self::F {
+        pack_map!(self, |x: U| x.lookup16(table))
     }
 }
 
@@ -603,6 +769,18 @@ mod x86 {
                 U8(_mm256_i32gather_epi32::<4>(table.0.as_ptr() as *const i32, i))
             }
         }
+        /// Two `vpermps` (low 3 index bits) and a blend on bit 3.
+        #[inline(always)]
+        fn lookup16(self, table: &Table16) -> F8 {
+            unsafe {
+                let lo = _mm256_load_ps(table.0.as_ptr());
+                let hi = _mm256_load_ps(table.0.as_ptr().add(8));
+                let a = _mm256_permutevar8x32_ps(lo, self.0);
+                let b = _mm256_permutevar8x32_ps(hi, self.0);
+                let m = _mm256_slli_epi32::<28>(self.0);
+                F8(_mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)))
+            }
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -758,12 +936,17 @@ mod x86 {
         #[inline(always)]
         fn lookup(self, table: &Table) -> F16 {
             unsafe {
-                let t = |k: usize| _mm512_load_ps(table.0.as_ptr().add(16 * k));
+                let p = table.0.as_ptr();
+                macro_rules! t {
+                    ($k:expr) => {
+                        _mm512_load_ps(p.add(16 * $k))
+                    };
+                }
                 let i = self.0;
-                let q0 = _mm512_permutex2var_ps(t(0), i, t(1));
-                let q1 = _mm512_permutex2var_ps(t(2), i, t(3));
-                let q2 = _mm512_permutex2var_ps(t(4), i, t(5));
-                let q3 = _mm512_permutex2var_ps(t(6), i, t(7));
+                let q0 = _mm512_permutex2var_ps(t!(0), i, t!(1));
+                let q1 = _mm512_permutex2var_ps(t!(2), i, t!(3));
+                let q2 = _mm512_permutex2var_ps(t!(4), i, t!(5));
+                let q3 = _mm512_permutex2var_ps(t!(6), i, t!(7));
                 let b5 = _mm512_test_epi32_mask(i, _mm512_set1_epi32(32));
                 let b6 = _mm512_test_epi32_mask(i, _mm512_set1_epi32(64));
                 let lo = _mm512_mask_blend_ps(b5, q0, q1);
@@ -774,18 +957,27 @@ mod x86 {
         #[inline(always)]
         fn lookup_u(self, table: &TableU) -> U16 {
             unsafe {
-                let t = |k: usize| _mm512_load_si512(table.0.as_ptr().add(16 * k) as *const _);
+                let p = table.0.as_ptr() as *const __m512i;
+                macro_rules! t {
+                    ($k:expr) => {
+                        _mm512_load_si512(p.add($k) as *const _)
+                    };
+                }
                 let i = self.0;
-                let q0 = _mm512_permutex2var_epi32(t(0), i, t(1));
-                let q1 = _mm512_permutex2var_epi32(t(2), i, t(3));
-                let q2 = _mm512_permutex2var_epi32(t(4), i, t(5));
-                let q3 = _mm512_permutex2var_epi32(t(6), i, t(7));
+                let q0 = _mm512_permutex2var_epi32(t!(0), i, t!(1));
+                let q1 = _mm512_permutex2var_epi32(t!(2), i, t!(3));
+                let q2 = _mm512_permutex2var_epi32(t!(4), i, t!(5));
+                let q3 = _mm512_permutex2var_epi32(t!(6), i, t!(7));
                 let b5 = _mm512_test_epi32_mask(i, _mm512_set1_epi32(32));
                 let b6 = _mm512_test_epi32_mask(i, _mm512_set1_epi32(64));
                 let lo = _mm512_mask_blend_epi32(b5, q0, q1);
                 let hi = _mm512_mask_blend_epi32(b5, q2, q3);
                 U16(_mm512_mask_blend_epi32(b6, lo, hi))
             }
+        }
+        #[inline(always)]
+        fn lookup16(self, table: &Table16) -> F16 {
+            unsafe { F16(_mm512_permutexvar_ps(self.0, _mm512_load_ps(table.0.as_ptr()))) }
         }
     }
 }

@@ -161,15 +161,18 @@ impl Gen for Aes128 {
         if self.ymm {
             return self.group_vaes256(g, out);
         }
-        let rk: [__m128i; 11] =
-            std::array::from_fn(|r| _mm_loadu_si128(self.rk[r].as_ptr() as *const __m128i));
+        let mut rk = [_mm_setzero_si128(); 11];
+        for (r, k) in rk.iter_mut().enumerate() {
+            *k = _mm_loadu_si128(self.rk[r].as_ptr() as *const __m128i);
+        }
         let hi = self.stream as i64;
         // Four passes of 8 independent blocks (aesenc: 4-cycle latency, 2 per cycle).
         for pass in 0..4 {
             let first = g.wrapping_mul(32).wrapping_add(8 * pass as u64);
-            let mut x: [__m128i; 8] = std::array::from_fn(|j| {
-                _mm_xor_si128(_mm_set_epi64x(hi, first.wrapping_add(j as u64) as i64), rk[0])
-            });
+            let mut x = [_mm_setzero_si128(); 8];
+            for (j, v) in x.iter_mut().enumerate() {
+                *v = _mm_xor_si128(_mm_set_epi64x(hi, first.wrapping_add(j as u64) as i64), rk[0]);
+            }
             for k in &rk[1..10] {
                 for v in x.iter_mut() {
                     *v = _mm_aesenc_si128(*v, *k);
@@ -186,26 +189,23 @@ impl Gen for Aes128 {
 
     #[inline(always)]
     unsafe fn group_avx512(&self, g: u64, out: &mut [U16]) {
-        let rk: [__m512i; 11] = std::array::from_fn(|r| {
-            _mm512_broadcast_i32x4(_mm_loadu_si128(self.rk[r].as_ptr() as *const __m128i))
-        });
+        let mut rk = [_mm512_setzero_si512(); 11];
+        for (r, k) in rk.iter_mut().enumerate() {
+            *k = _mm512_broadcast_i32x4(_mm_loadu_si128(self.rk[r].as_ptr() as *const __m128i));
+        }
         let first = g.wrapping_mul(32);
         let hi = self.stream as i64;
         // 8 registers of 4 blocks: register q holds blocks 4 q .. 4 q + 4.
-        let mut x: [__m512i; 8] = std::array::from_fn(|q| {
+        // Counters of blocks 4q + l: the 64-bit lanes (b, hi) of four consecutive blocks.
+        let lanes = _mm512_set_epi64(hi, 3, hi, 2, hi, 1, hi, 0);
+        let step = _mm512_set_epi64(0, 1, 0, 1, 0, 1, 0, 1);
+        let mut x = [_mm512_setzero_si512(); 8];
+        for (q, v) in x.iter_mut().enumerate() {
             let b = first.wrapping_add(4 * q as u64);
-            let c = _mm512_set_epi64(
-                hi,
-                b.wrapping_add(3) as i64,
-                hi,
-                b.wrapping_add(2) as i64,
-                hi,
-                b.wrapping_add(1) as i64,
-                hi,
-                b as i64,
-            );
-            _mm512_xor_si512(c, rk[0])
-        });
+            // (b + l, hi): the even lanes add b, the odd ones (hi) add nothing.
+            let c = _mm512_add_epi64(lanes, _mm512_mullo_epi64(step, _mm512_set1_epi64(b as i64)));
+            *v = _mm512_xor_si512(c, rk[0]);
+        }
         for k in &rk[1..10] {
             for v in x.iter_mut() {
                 *v = _mm512_aesenc_epi128(*v, *k);
@@ -221,17 +221,19 @@ impl Aes128 {
     /// 8 ymm registers of 2 blocks, two passes of 16 blocks.
     #[inline(always)]
     unsafe fn group_vaes256(&self, g: u64, out: &mut [U8]) {
-        let rk: [__m256i; 11] = std::array::from_fn(|r| {
-            _mm256_broadcastsi128_si256(_mm_loadu_si128(self.rk[r].as_ptr() as *const __m128i))
-        });
+        let mut rk = [_mm256_setzero_si256(); 11];
+        for (r, k) in rk.iter_mut().enumerate() {
+            *k = _mm256_broadcastsi128_si256(_mm_loadu_si128(self.rk[r].as_ptr() as *const __m128i));
+        }
         let hi = self.stream as i64;
         for pass in 0..2 {
             let first = g.wrapping_mul(32).wrapping_add(16 * pass as u64);
-            let mut x: [__m256i; 8] = std::array::from_fn(|q| {
+            let mut x = [_mm256_setzero_si256(); 8];
+            for (q, v) in x.iter_mut().enumerate() {
                 let b = first.wrapping_add(2 * q as u64);
                 let c = _mm256_set_epi64x(hi, b.wrapping_add(1) as i64, hi, b as i64);
-                _mm256_xor_si256(c, rk[0])
-            });
+                *v = _mm256_xor_si256(c, rk[0]);
+            }
             for k in &rk[1..10] {
                 for v in x.iter_mut() {
                     *v = _mm256_aesenc_epi128(*v, *k);

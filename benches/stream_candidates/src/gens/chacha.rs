@@ -128,8 +128,10 @@ impl<const R: usize> Gen for ChaCha<R> {
         for h in 0..2 {
             let first = g.wrapping_mul(16).wrapping_add(8 * h as u64);
             let input = Self::input(&self.key, first, self.nonce);
-            let mut x: [__m256i; 16] =
-                std::array::from_fn(|i| _mm256_set1_epi32(input[i] as i32));
+            let mut x = [_mm256_setzero_si256(); 16];
+            for (v, &i) in x.iter_mut().zip(&input) {
+                *v = _mm256_set1_epi32(i as i32);
+            }
             // first is a multiple of 8: no carry out of the low counter word.
             x[12] = _mm256_add_epi32(x[12], iota);
             let x12 = x[12];
@@ -163,7 +165,10 @@ impl<const R: usize> Gen for ChaCha<R> {
         let first = g.wrapping_mul(16);
         let input = Self::input(&self.key, first, self.nonce);
         let iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-        let mut x: [__m512i; 16] = std::array::from_fn(|i| _mm512_set1_epi32(input[i] as i32));
+        let mut x = [_mm512_setzero_si512(); 16];
+        for (v, &i) in x.iter_mut().zip(&input) {
+            *v = _mm512_set1_epi32(i as i32);
+        }
         // first is a multiple of 16: no carry out of the low counter word.
         x[12] = _mm512_add_epi32(x[12], iota);
         let x12 = x[12];

@@ -9,6 +9,7 @@
 pub mod aes;
 pub mod chacha;
 pub mod philox;
+pub mod weyl;
 
 use crate::simd::{Vf, F16, F8, U16, U8};
 #[cfg(target_arch = "x86_64")]

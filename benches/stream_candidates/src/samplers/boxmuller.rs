@@ -3,7 +3,7 @@
 //! Radius `sqrt(-2 ln u)`, `u = (w >> 1) 2^-31 + 2^-32` in (0, 1) (|z| <= 6.66);
 //! angle `2 pi w / 2^32`, reduced exactly in integers.
 
-use super::{map_half_pairs, math, unit31};
+use super::{math, unit31};
 use crate::gens::Kernel;
 use crate::simd::{clamp, Pack, Vf};
 
@@ -29,22 +29,32 @@ impl BoxMuller {
 #[inline(always)]
 pub fn pair<V: Vf>(wr: V::U, wa: V::U) -> (V, V) {
     let u: V = unit31(wr, 1.0, 1.0 / 4_294_967_296.0);
-    let r = math::ln(u).mul(V::splat(-2.0)).sqrt();
+    let r = math::ln_fast(u).mul(V::splat(-2.0)).sqrt();
     let (c, s) = math::cos_sin_turns::<V>(wa);
     (r.mul(c), r.mul(s))
+}
+
+#[inline(always)]
+fn run_packs<V: Vf, const P: usize>(k: &BoxMuller, w: &[V::U], out: &mut [f32]) {
+    let sp = <Pack<V, P> as Vf>::splat;
+    let (mean, std, lo, hi) = (sp(k.mean), sp(k.std), sp(k.lo), sp(k.hi));
+    crate::map_half_pairs!(V, P, w, out, |a, b| {
+        let (x, y) = pair::<Pack<V, P>>(a, b);
+        (
+            clamp(x.fma(std, mean), lo, hi),
+            clamp(y.fma(std, mean), lo, hi),
+        )
+    });
 }
 
 impl Kernel for BoxMuller {
     #[inline(always)]
     fn run<V: Vf>(&self, _e0: u64, w: &[V::U], out: &mut [f32]) {
-        let sp = <Pack<V, 2> as Vf>::splat;
-        let (mean, std, lo, hi) = (sp(self.mean), sp(self.std), sp(self.lo), sp(self.hi));
-        map_half_pairs::<V, 2>(w, out, |a, b| {
-            let (x, y) = pair::<Pack<V, 2>>(a, b);
-            (
-                clamp(x.fma(std, mean), lo, hi),
-                clamp(y.fma(std, mean), lo, hi),
-            )
-        });
+        // Box-Muller keeps two packs (radius and angle) live: 2 registers each on AVX-512.
+        if V::LANES == 16 {
+            run_packs::<V, 2>(self, w, out)
+        } else {
+            run_packs::<V, 1>(self, w, out)
+        }
     }
 }

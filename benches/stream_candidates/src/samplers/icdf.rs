@@ -9,7 +9,8 @@
 //! in the upper tail is reflected to the lower tail first (std negated), where `p` keeps its
 //! relative precision. Windows wider than the normal sampler's reach use the normal sampler.
 
-use super::{map_packs, math::ndtri_upper, unit31};
+use super::math::{ndtri_upper, Branches};
+use super::unit31;
 use crate::gens::Kernel;
 use crate::simd::{clamp, Pack, Vf, Vu};
 
@@ -45,15 +46,20 @@ pub fn standard<V: Vf>(w: V::U) -> V {
     let xs = k
         .i32_to_f32()
         .fma(V::splat(SQRT2 / 2_147_483_648.0), V::splat(SQRT2 / 4_294_967_296.0));
-    ndtri_upper(q, xs).to_bits().xor(sign).as_f32()
+    ndtri_upper(q, xs, Branches::AUTO).to_bits().xor(sign).as_f32()
+}
+
+#[inline(always)]
+fn normal_packs<V: Vf, const P: usize>(k: &IcdfNormal, w: &[V::U], out: &mut [f32]) {
+    let sp = <Pack<V, P> as Vf>::splat;
+    let (mean, std, lo, hi) = (sp(k.mean), sp(k.std), sp(k.lo), sp(k.hi));
+    crate::map_packs!(V, P, w, out, |w| clamp(standard::<Pack<V, P>>(w).fma(std, mean), lo, hi));
 }
 
 impl Kernel for IcdfNormal {
     #[inline(always)]
     fn run<V: Vf>(&self, _e0: u64, w: &[V::U], out: &mut [f32]) {
-        let sp = <Pack<V, 2> as Vf>::splat;
-        let (mean, std, lo, hi) = (sp(self.mean), sp(self.std), sp(self.lo), sp(self.hi));
-        map_packs::<V, 2>(w, out, |w| clamp(standard::<Pack<V, 2>>(w).fma(std, mean), lo, hi));
+        crate::by_width!(V, normal_packs(self, w, out))
     }
 }
 
@@ -67,6 +73,7 @@ pub struct IcdfTrunc {
     q_hi: f32,
     span: f32,
     k_mid: u32,
+    branches: Branches,
     z_lo: f32,
     z_hi: f32,
     mean: f32,
@@ -120,6 +127,17 @@ impl TruncKernel {
             q_hi: q_hi as f32,
             span: span as f32,
             k_mid: k_mid.clamp(-1.0, i32::MAX as f64) as i32 as u32,
+            branches: {
+                // The lanes' tail probabilities: from the smaller end mass up to 1/2 when the
+                // window holds the median, else up to the larger end mass.
+                let q_min = p_lo.min(q_hi);
+                let q_max = if alpha < 0.0 && beta > 0.0 {
+                    0.5
+                } else {
+                    p_lo.max(q_hi).min(norm_cdf(-alpha.abs().min(beta.abs())))
+                };
+                Branches::for_range(q_min, q_max)
+            },
             z_lo: alpha as f32,
             z_hi: beta as f32,
             mean: mean as f32,
@@ -135,25 +153,27 @@ impl Kernel for TruncKernel {
     fn run<V: Vf>(&self, e0: u64, w: &[V::U], out: &mut [f32]) {
         match self {
             TruncKernel::Wide(k) => k.run::<V>(e0, w, out),
-            TruncKernel::Window(t) => {
-                type P<V> = Pack<V, 2>;
-                let sp = <P<V> as Vf>::splat;
-                let spu = <<P<V> as Vf>::U as Vu>::splat;
-                let (mean, std, lo, hi) = (sp(t.mean), sp(t.std), sp(t.lo), sp(t.hi));
-                let (z_lo, z_hi) = (sp(t.z_lo), sp(t.z_hi));
-                let scale = sp(t.span * (1.0 / 2_147_483_648.0));
-                map_packs::<V, 2>(w, out, |w| {
-                    let k = w.shr::<1>();
-                    let upper = spu(t.k_mid).lt_i32(k);
-                    let q_below = k.i32_to_f32().fma(scale, sp(t.p_lo));
-                    let q_above = spu(1 << 31).sub(k).i32_to_f32().fma(scale, sp(t.q_hi));
-                    let q = P::<V>::select(upper, q_above, q_below);
-                    let xs = q.fnma(sp(2.0 * SQRT2), sp(SQRT2));
-                    let z = ndtri_upper(q, xs);
-                    let z = P::<V>::select(upper, z, sp(0.0).sub(z));
-                    clamp(clamp(z, z_lo, z_hi).fma(std, mean), lo, hi)
-                });
-            }
+            TruncKernel::Window(t) => crate::by_width!(V, window_packs(t, w, out)),
         }
     }
+}
+
+#[inline(always)]
+fn window_packs<V: Vf, const P: usize>(t: &IcdfTrunc, w: &[V::U], out: &mut [f32]) {
+    let sp = <Pack<V, P> as Vf>::splat;
+    let spu = <<Pack<V, P> as Vf>::U as Vu>::splat;
+    let (mean, std, lo, hi) = (sp(t.mean), sp(t.std), sp(t.lo), sp(t.hi));
+    let (z_lo, z_hi) = (sp(t.z_lo), sp(t.z_hi));
+    let scale = sp(t.span * (1.0 / 2_147_483_648.0));
+    crate::map_packs!(V, P, w, out, |w| {
+        let k = w.shr::<1>();
+        let upper = spu(t.k_mid).lt_i32(k);
+        let q_below = k.i32_to_f32().fma(scale, sp(t.p_lo));
+        let q_above = spu(1 << 31).sub(k).i32_to_f32().fma(scale, sp(t.q_hi));
+        let q = Pack::<V, P>::select(upper, q_above, q_below);
+        let xs = q.fnma(sp(2.0 * SQRT2), sp(SQRT2));
+        let z = ndtri_upper(q, xs, t.branches);
+        let z = Pack::<V, P>::select(upper, z, sp(0.0).sub(z));
+        clamp(clamp(z, z_lo, z_hi).fma(std, mean), lo, hi)
+    });
 }

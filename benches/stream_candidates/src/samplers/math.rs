@@ -6,7 +6,8 @@
 //! `erfinv_*`: M. Giles, "Approximating the erfinv function" (GPU Computing Gems Jade, 2011),
 //! single-precision coefficients, restated on the tail probability (see icdf.rs).
 
-use crate::simd::{horner, Mask, Vf, Vu};
+use crate::simd::{horner, horner2, Mask, Table16, Vf, Vu};
+use std::sync::OnceLock;
 
 
 const LN2_HI: f32 = 0.693_359_4;
@@ -43,6 +44,51 @@ pub fn ln<V: Vf>(x: V) -> V {
     e.fma(V::splat(LN2_HI), e.fma(V::splat(LN2_LO), y))
 }
 
+/// The tables of [`ln_fast`]: for the 16 intervals `m in [1 + i/16, 1 + (i+1)/16)`,
+/// `r0 = 1 / m0` at the centre `m0` (rounded to float32) and `-ln r0` (float64, then rounded).
+pub struct LnTables {
+    pub r0: Table16,
+    pub ln_m0: Table16,
+}
+
+pub fn ln_tables() -> &'static LnTables {
+    static T: OnceLock<LnTables> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut r0 = Table16([0.0; 16]);
+        let mut l = Table16([0.0; 16]);
+        for i in 0..16 {
+            let m0 = 1.0 + (i as f64 + 0.5) / 16.0;
+            r0.0[i] = (1.0 / m0) as f32;
+            l.0[i] = (-(r0.0[i] as f64).ln()) as f32;
+        }
+        LnTables { r0, ln_m0: l }
+    })
+}
+
+/// Natural logarithm of normal positive `x` with a 16-entry table: `x = 2^e m`, m in [1, 2);
+/// `d = m r0 - 1` in one FMA (|d| <= 1/32, relative error 2^-24); `ln(1 + d)` by its degree-4
+/// Taylor polynomial (truncation below 1/32^5 / 5 = 6e-9); `ln x = e ln 2 - ln r0 + ln(1+d)`.
+/// About 8 floating-point operations instead of `ln`'s 15; the lookups are exact data
+/// movement (one `vpermps` on AVX-512, two and a blend on AVX2), so every level has the same
+/// bits.
+#[inline(always)]
+pub fn ln_fast<V: Vf>(x: V) -> V {
+    let t = ln_tables();
+    let bits = x.to_bits();
+    let e = bits.shr::<23>().sub(V::U::splat(127)).i32_to_f32();
+    let idx = bits.shr::<19>();
+    let m = bits
+        .and(V::U::splat(0x007f_ffff))
+        .or(V::U::splat(0x3f80_0000))
+        .as_f32();
+    let d = m.fma(idx.lookup16(&t.r0), V::splat(-1.0));
+    let d2 = d.mul(d);
+    let p = horner(d, -0.25, [1.0 / 3.0, -0.5]);
+    let l1 = d2.fma(p, d);
+    let lm = l1.add(idx.lookup16(&t.ln_m0));
+    e.fma(V::splat(LN2_HI), e.fma(V::splat(LN2_LO), lm))
+}
+
 /// `(cos(2 pi t), sin(2 pi t))` for `t = w / 2^32`.
 #[inline(always)]
 pub fn cos_sin_turns<V: Vf>(w: V::U) -> (V, V) {
@@ -74,7 +120,7 @@ pub fn cos_sin_turns<V: Vf>(w: V::U) -> (V, V) {
 #[inline(always)]
 pub fn erfinv_central_over_x<V: Vf>(w: V) -> V {
     let w = w.sub(V::splat(2.5));
-    horner(
+    horner2(
         w,
         2.810_226_4e-8,
         [
@@ -94,7 +140,7 @@ pub fn erfinv_central_over_x<V: Vf>(w: V) -> V {
 #[inline(always)]
 pub fn erfinv_tail_over_x<V: Vf>(s: V) -> V {
     let w = s.sub(V::splat(3.0));
-    horner(
+    horner2(
         w,
         -2.002_142_6e-4,
         [
@@ -117,7 +163,7 @@ pub fn erfinv_tail_over_x<V: Vf>(s: V) -> V {
 #[inline(always)]
 pub fn erfinv_far_over_x<V: Vf>(s: V) -> V {
     let t = s.sub(V::splat(6.6875));
-    horner(
+    horner2(
         t,
         2.529_861_5e-8,
         [
@@ -133,27 +179,83 @@ pub fn erfinv_far_over_x<V: Vf>(s: V) -> V {
     )
 }
 
+/// Which branches of [`ndtri_upper`] a call computes. `Auto` branches per vector on what its
+/// lanes need (the normal sampler: tail lanes are rare). A truncated normal knows from its
+/// window which branches can occur and computes exactly those without branching (a window
+/// like [2, 3] has tail lanes in about a quarter of its vectors, at random, which mispredicts).
+/// Every lane still selects by its own `w`, so the values are the same as with `Auto` wherever
+/// `Auto` would compute the same branch, and every level gives the same bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Branches {
+    pub auto: bool,
+    pub central: bool,
+    pub tail: bool,
+    pub far: bool,
+}
+
+impl Branches {
+    pub const AUTO: Branches = Branches {
+        auto: true,
+        central: true,
+        tail: true,
+        far: true,
+    };
+
+    /// The branches needed when every lane's lower-tail probability lies in [q_min, q_max]
+    /// (q_max <= 1/2), with a margin around the boundaries w = 5 and w = 16.
+    pub fn for_range(q_min: f64, q_max: f64) -> Branches {
+        let w = |q: f64| -(4.0 * q * (1.0 - q)).ln();
+        let (w_lo, w_hi) = (w(q_max), w(q_min));
+        Branches {
+            auto: false,
+            central: w_lo < 5.1,
+            tail: w_hi > 4.9 && w_lo < 16.1,
+            far: w_hi > 15.9,
+        }
+    }
+}
+
 /// `-ndtri(q)` for a lower-tail probability `q` in (0, 0.5], given also
 /// `xs = sqrt(2) (1 - 2 q)` (each computed by the caller with full relative precision):
 /// `sqrt(2) erfinv(1 - 2 q)`, >= 0.
 /// `w = -ln(4 q (1 - q)) = -ln(1 - x^2)`, with `4 q (1 - q)` from one FMA, so `w` keeps its
-/// precision in the tail (where `1 - x^2` from `x` would cancel). The tail branches run only when
-/// a lane needs them (a branch per vector).
+/// precision in the tail (where `1 - x^2` from `x` would cancel).
 #[inline(always)]
-pub fn ndtri_upper<V: Vf>(q: V, xs: V) -> V {
+pub fn ndtri_upper<V: Vf>(q: V, xs: V, b: Branches) -> V {
     let q4 = q.mul(V::splat(4.0));
     let t = q4.fnma(q, q4);
-    let w = V::splat(0.0).sub(ln(t));
+    let w = V::splat(0.0).sub(ln_fast(t));
     let tail = V::splat(5.0).lt(w);
-    let mut r = erfinv_central_over_x(w);
-    if tail.any() {
-        let s = w.sqrt();
-        let mut rt = erfinv_tail_over_x(s);
-        let far = V::splat(16.0).lt(w);
-        if far.any() {
-            rt = V::select(far, erfinv_far_over_x(s), rt);
+    let far = V::splat(16.0).lt(w);
+    let r = if b.auto {
+        let mut r = erfinv_central_over_x(w);
+        if tail.any() {
+            let s = w.sqrt();
+            let mut rt = erfinv_tail_over_x(s);
+            if far.any() {
+                rt = V::select(far, erfinv_far_over_x(s), rt);
+            }
+            r = V::select(tail, rt, r);
         }
-        r = V::select(tail, rt, r);
-    }
+        r
+    } else {
+        let s = if b.tail || b.far { w.sqrt() } else { w };
+        let mut r = if b.central {
+            erfinv_central_over_x(w)
+        } else {
+            erfinv_tail_over_x(s)
+        };
+        if b.tail && b.central {
+            r = V::select(tail, erfinv_tail_over_x(s), r);
+        }
+        if b.far {
+            r = if b.tail || b.central {
+                V::select(far, erfinv_far_over_x(s), r)
+            } else {
+                erfinv_far_over_x(s)
+            };
+        }
+        r
+    };
     r.mul(xs)
 }

@@ -9,39 +9,62 @@ pub mod math;
 pub mod uniform;
 pub mod ziggurat;
 
-use crate::simd::{Pack, Vf, Vu};
+use crate::simd::{Vf, Vu};
 
-/// Applies `f` to packs of `P` consecutive vectors of `w`, storing the results in order.
-/// `w.len()` must be a multiple of `P`.
-#[inline(always)]
-pub fn map_packs<V: Vf, const P: usize>(
-    w: &[V::U],
-    out: &mut [f32],
-    f: impl Fn(Pack<V::U, P>) -> Pack<V, P>,
-) {
-    for (k, c) in w.chunks_exact(P).enumerate() {
-        let x = Pack::<V::U, P>(std::array::from_fn(|i| c[i]));
-        f(x).store(&mut out[k * P * V::LANES..]);
-    }
+/// Applies `$body` (with `$x` bound to a pack of `$p` consecutive word vectors of `$w`) and
+/// stores the results in order. A macro, not a function taking a closure: LLVM does not always
+/// inline a large closure, and an out-of-line closure lacks the caller's target features, so
+/// every intrinsic in it would become a call.
+#[macro_export]
+macro_rules! map_packs {
+    ($V:ty, $p:expr, $w:expr, $out:expr, |$x:ident| $body:expr) => {{
+        let w = $w;
+        let out = $out;
+        let l = <$V as $crate::simd::Vf>::LANES;
+        for (k, c) in w.chunks_exact($p).enumerate() {
+            let mut a = [c[0]; $p];
+            a.copy_from_slice(c);
+            let $x = $crate::simd::Pack::<_, { $p }>(a);
+            let r: $crate::simd::Pack<$V, { $p }> = $body;
+            $crate::simd::Vf::store(r, &mut out[k * $p * l..]);
+        }
+    }};
 }
 
 /// Pairs vector `i` of the first half of the group with vector `i` of the second half:
-/// `f(first, second) -> (value for first, value for second)`.
-#[inline(always)]
-pub fn map_half_pairs<V: Vf, const P: usize>(
-    w: &[V::U],
-    out: &mut [f32],
-    f: impl Fn(Pack<V::U, P>, Pack<V::U, P>) -> (Pack<V, P>, Pack<V, P>),
-) {
-    let half = w.len() / 2;
-    let l = V::LANES;
-    for k in (0..half).step_by(P) {
-        let a = Pack::<V::U, P>(std::array::from_fn(|i| w[k + i]));
-        let b = Pack::<V::U, P>(std::array::from_fn(|i| w[half + k + i]));
-        let (x, y) = f(a, b);
-        x.store(&mut out[k * l..]);
-        y.store(&mut out[(half + k) * l..]);
-    }
+/// `$body` gives (value for the first, value for the second). A macro for the same reason.
+#[macro_export]
+macro_rules! map_half_pairs {
+    ($V:ty, $p:expr, $w:expr, $out:expr, |$a:ident, $b:ident| $body:expr) => {{
+        let w = $w;
+        let out = $out;
+        let half = w.len() / 2;
+        let l = <$V as $crate::simd::Vf>::LANES;
+        for k in (0..half).step_by($p) {
+            let mut a = [w[k]; $p];
+            a.copy_from_slice(&w[k..k + $p]);
+            let $a = $crate::simd::Pack::<_, { $p }>(a);
+            let mut b = [w[half]; $p];
+            b.copy_from_slice(&w[half + k..half + k + $p]);
+            let $b = $crate::simd::Pack::<_, { $p }>(b);
+            let (x, y): ($crate::simd::Pack<$V, { $p }>, $crate::simd::Pack<$V, { $p }>) = $body;
+            $crate::simd::Vf::store(x, &mut out[k * l..]);
+            $crate::simd::Vf::store(y, &mut out[(half + k) * l..]);
+        }
+    }};
+}
+
+/// Runs `$f::<P>` with P = 4 registers per pack on 16-lane levels (AVX-512 has 32 registers)
+/// and P = 2 elsewhere (AVX2's 16 registers spill with 4).
+#[macro_export]
+macro_rules! by_width {
+    ($V:ty, $f:ident ( $($arg:expr),* )) => {
+        if <$V as $crate::simd::Vf>::LANES == 16 {
+            $f::<$V, 4>($($arg),*)
+        } else {
+            $f::<$V, 2>($($arg),*)
+        }
+    };
 }
 
 /// `(w >> 1) 2^-31 * scale + offset`: 31 bits to float32 with one rounding in the conversion

@@ -2,7 +2,6 @@
 //! `a + (b - a) u` (one FMA) or the lerp form `a (1 - u) + b u` (cannot overflow for finite
 //! a, b; two FMAs), clamped into [lo, hi].
 
-use super::map_packs;
 use crate::gens::Kernel;
 use crate::simd::{clamp, Pack, Vf, Vu};
 
@@ -33,14 +32,14 @@ impl Kernel for Uniform {
         let (lo, hi) = (sp(self.lo), sp(self.hi));
         if self.lerp {
             let (a, b) = (sp(self.a), sp(self.b));
-            map_packs::<V, 4>(w, out, |w| {
+            crate::map_packs!(V, 4, w, out, |w| {
                 let u = w.shr::<8>().i32_to_f32().mul(sp(1.0 / 16_777_216.0));
                 clamp(u.fma(b, u.fnma(a, a)), lo, hi)
             });
         } else {
             let d = sp((self.b - self.a) * (1.0 / 16_777_216.0));
             let a = sp(self.a);
-            map_packs::<V, 4>(w, out, |w| {
+            crate::map_packs!(V, 4, w, out, |w| {
                 clamp(w.shr::<8>().i32_to_f32().fma(d, a), lo, hi)
             });
         }

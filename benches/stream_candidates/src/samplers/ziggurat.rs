@@ -147,7 +147,7 @@ impl Kernel for Ziggurat {
             if !ok.all() && !self.skip_rejections {
                 // Rare (about 18% of 16-lane vectors): redo the rejected lanes one by one.
                 let mut words = [0f32; 32];
-                Pack::<V, 2>(std::array::from_fn(|i| wv.0[i].as_f32())).store(&mut words);
+                Pack::<V, 2>([wv.0[0].as_f32(), wv.0[1].as_f32()]).store(&mut words);
                 for (lane, word) in words[..n].iter().map(|x| x.to_bits()).enumerate() {
                     if word >> 8 >= t.k.0[(word & 127) as usize] {
                         let e = e0.wrapping_add((k * n + lane) as u64);
