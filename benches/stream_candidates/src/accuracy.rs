@@ -218,6 +218,31 @@ fn errors<G: Gen, K: Kernel>(g: &G, c: &Case<K>, groups: usize) -> (f64, f64, us
     (max_abs, max_rel_tail, cmp)
 }
 
+/// Every word whose top 16 bits are extreme (0x0000, 0x0001, 0x7ffe, 0x7fff, 0x8000, 0x8001,
+/// 0xfffe, 0xffff), in groups: non-finite outputs (counted), and the largest error against the
+/// reference there. These are the words that reach u = 0 or 1, q = 2^-33 and the sign split.
+fn edge_words<K: Kernel>(c: &Case<K>, w_len: usize) -> (usize, f64) {
+    let mut words = Vec::new();
+    for hi in [0x0000u32, 0x0001, 0x7ffe, 0x7fff, 0x8000, 0x8001, 0xfffe, 0xffff] {
+        for lo in 0..65536u32 {
+            words.push(hi << 16 | lo);
+        }
+    }
+    let (mut bad, mut max_abs) = (0usize, 0f64);
+    let mut out = vec![0f32; w_len];
+    for (gi, g) in words.chunks_exact(w_len).enumerate() {
+        c.k.run::<f32>((gi * w_len) as u64, g, &mut out);
+        for e in 0..w_len {
+            if !out[e].is_finite() {
+                bad += 1;
+            } else if let Some(r) = (c.reference)(g, e) {
+                max_abs = max_abs.max((out[e] as f64 - r).abs());
+            }
+        }
+    }
+    (bad, max_abs)
+}
+
 /// The sampler's output on extreme words (the reach).
 fn extremes<K: Kernel>(k: &K, w_len: usize, words: &[u32]) -> f32 {
     let mut w = vec![0u32; w_len];
@@ -245,6 +270,12 @@ fn report<G: Gen, K: Kernel>(g: &G, c: &Case<K>, ks_n: usize, fails: &mut usize)
         }
     };
     let (abs, rel, cmp) = errors(g, c, 4096);
+    let (bad, edge_abs) = edge_words(c, G::WORDS);
+    if bad > 0 {
+        *fails += 1;
+        println!("  FAIL {}: {bad} non-finite values on edge words", c.name);
+    }
+    let abs = abs.max(edge_abs);
     let reach = extremes(&c.k, G::WORDS, &[0, 1, 2, 0x7fff_ffff, 0x8000_0000, 0x8000_0001, u32::MAX, u32::MAX - 1]);
     let n = ks_n.div_ceil(G::WORDS) * G::WORDS;
     let mut v = Buf::<f32>::new(n);
@@ -268,7 +299,7 @@ pub fn run(ks_n: usize) -> usize {
     let mut fails = 0;
     let aes = Aes128::new(SEED, 0);
     let philox7 = Philox::<7>::new(SEED, 0, Layout512::Lanes64);
-    println!("\n## Sampler accuracy (KS on {ks_n} samples; errors over 4096 groups, scalar = AVX2 = AVX-512 bitwise)\n");
+    println!("\n## Sampler accuracy (KS on {ks_n} samples; errors over 4096 groups plus 524288 edge words, scalar = AVX2 = AVX-512 bitwise)\n");
     println!("| sampler | generator | levels bitwise equal | max abs error | max rel error, abs ref >= 1 | values compared | max abs value on extreme words | KS D | KS p |");
     println!("|---|---|---|---|---|---|---|---|---|");
     report(&aes, &uniform_case(), ks_n, &mut fails);

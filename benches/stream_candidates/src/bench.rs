@@ -58,36 +58,53 @@ pub fn cached<T: Copy + Default>(plan: &Plan, len: usize, mut f: impl FnMut(&mut
     }
 }
 
-/// Seconds per element (min and median over repeats) of `f` over a big array split into
-/// `threads` contiguous parts (each a multiple of `align` elements), one thread each.
+/// Seconds per element of `f` over a big array split into `threads` contiguous parts (each a
+/// multiple of `align` elements), one thread each: `.0` from wall time, `.1` from the largest
+/// thread CPU time among the threads. On a shared machine the wall time also counts the time
+/// other processes held our cores; the CPU time counts only our own execution, memory stalls
+/// included, so it estimates the quiet-machine figure (when the other processes do not also
+/// saturate memory bandwidth).
 pub fn big<T: Copy + Send + Sync + Default>(
     buf: &mut Buf<T>,
     threads: usize,
     align: usize,
     reps: usize,
     f: &(impl Fn(&mut [T], usize) + Sync),
-) -> Stats {
+) -> (Stats, Stats) {
     let n = buf.len();
     let part = (n / threads) / align * align;
     let mut run = || {
-        wall(|| {
+        let mut cpu = 0f64;
+        let w = wall(|| {
             std::thread::scope(|s| {
                 let mut rest: &mut [T] = &mut buf[..];
                 let mut off = 0usize;
+                let mut handles = Vec::new();
                 for t in 0..threads {
                     let take = if t + 1 == threads { rest.len() } else { part };
                     let (mine, r) = rest.split_at_mut(take);
                     rest = r;
                     let start = off;
                     off += take;
-                    s.spawn(move || f(mine, start));
+                    handles.push(s.spawn(move || {
+                        let t0 = crate::timer::thread_cpu();
+                        f(mine, start);
+                        crate::timer::thread_cpu() - t0
+                    }));
+                }
+                for h in handles {
+                    cpu = cpu.max(h.join().unwrap());
                 }
             })
-        })
+        });
+        (w, cpu)
     };
     run();
-    let v: Vec<f64> = (0..reps).map(|_| run() / n as f64).collect();
-    Stats::from(v)
+    let v: Vec<(f64, f64)> = (0..reps).map(|_| run()).collect();
+    (
+        Stats::from(v.iter().map(|x| x.0 / n as f64).collect()),
+        Stats::from(v.iter().map(|x| x.1 / n as f64).collect()),
+    )
 }
 
 /// One line of the cache-resident table for a generator's raw words.
@@ -96,7 +113,14 @@ pub fn raw_cached<G: Gen>(plan: &Plan, g: &G, lvl: Lvl, len: usize, s: Store) ->
 }
 
 /// Raw words into the big array with `threads` threads.
-pub fn raw_big<G: Gen>(buf: &mut Buf<u32>, g: &G, lvl: Lvl, threads: usize, reps: usize, s: Store) -> Stats {
+pub fn raw_big<G: Gen>(
+    buf: &mut Buf<u32>,
+    g: &G,
+    lvl: Lvl,
+    threads: usize,
+    reps: usize,
+    s: Store,
+) -> (Stats, Stats) {
     big(buf, threads, G::WORDS, reps, &|part: &mut [u32], start: usize| {
         raw(lvl, g, (start / G::WORDS) as u64, part, s)
     })
@@ -116,14 +140,14 @@ pub fn fill_big<G: Gen, K: Kernel>(
     threads: usize,
     reps: usize,
     nt: bool,
-) -> Stats {
+) -> (Stats, Stats) {
     big(buf, threads, G::WORDS, reps, &|part: &mut [f32], start: usize| {
         fill(lvl, g, k, (start / G::WORDS) as u64, part, nt)
     })
 }
 
 /// The plain fill of the big array (plain stores or non-temporal).
-pub fn value_big(buf: &mut Buf<f32>, threads: usize, reps: usize, nt: bool) -> Stats {
+pub fn value_big(buf: &mut Buf<f32>, threads: usize, reps: usize, nt: bool) -> (Stats, Stats) {
     big(buf, threads, 16, reps, &|part: &mut [f32], _| fill_value(part, 1.5, nt))
 }
 

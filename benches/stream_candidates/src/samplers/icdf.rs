@@ -70,7 +70,9 @@ impl Kernel for IcdfNormal {
 /// mass below the window, `q_hi` the mass above it and `k_mid` the integer where `p = 1/2`.
 pub struct IcdfTrunc {
     p_lo: f32,
-    q_hi: f32,
+    /// `q_hi + span 2^-31`: the upper half computes `(2^31 - 1 - k) 2^-31 span + q_hi_1`
+    /// (`2^31 - k` would overflow an i32 at k = 0).
+    q_hi_1: f32,
     span: f32,
     k_mid: u32,
     branches: Branches,
@@ -124,7 +126,7 @@ impl TruncKernel {
         let k_mid = ((0.5 - p_lo) / span * 2_147_483_648.0).floor();
         TruncKernel::Window(IcdfTrunc {
             p_lo: p_lo as f32,
-            q_hi: q_hi as f32,
+            q_hi_1: (q_hi + span / 2_147_483_648.0) as f32,
             span: span as f32,
             k_mid: k_mid.clamp(-1.0, i32::MAX as f64) as i32 as u32,
             branches: {
@@ -169,7 +171,7 @@ fn window_packs<V: Vf, const P: usize>(t: &IcdfTrunc, w: &[V::U], out: &mut [f32
         let k = w.shr::<1>();
         let upper = spu(t.k_mid).lt_i32(k);
         let q_below = k.i32_to_f32().fma(scale, sp(t.p_lo));
-        let q_above = spu(1 << 31).sub(k).i32_to_f32().fma(scale, sp(t.q_hi));
+        let q_above = spu(0x7fff_ffff).sub(k).i32_to_f32().fma(scale, sp(t.q_hi_1));
         let q = Pack::<V, P>::select(upper, q_above, q_below);
         let xs = q.fnma(sp(2.0 * SQRT2), sp(SQRT2));
         let z = ndtri_upper(q, xs, t.branches);

@@ -44,8 +44,16 @@ pub fn ln<V: Vf>(x: V) -> V {
     e.fma(V::splat(LN2_HI), e.fma(V::splat(LN2_LO), y))
 }
 
-/// The tables of [`ln_fast`]: for the 16 intervals `m in [1 + i/16, 1 + (i+1)/16)`,
-/// `r0 = 1 / m0` at the centre `m0` (rounded to float32) and `-ln r0` (float64, then rounded).
+/// `ln_fast` reduces `x = 2^e m` with `m` in [0.703125, 1.40625): the bits of `x` minus
+/// `LN_REBIAS` put `m`'s offset in the low 23 bits, whose top 4 bits pick one of 16 intervals.
+/// The constant centres interval 9 (in the bit pattern) on m = 1, so that interval uses
+/// `r0 = 1` and `-ln r0 = 0` exactly: near x = 1, `d = x - 1` is exact and ln(1) = 0 exactly
+/// (no cancellation, no tiny negative logarithm for `sqrt(-2 ln u)`).
+pub const LN_REBIAS: u32 = 0x3f34_0000;
+
+/// The tables of [`ln_fast`]: per interval, `r0 = 1 / m0` at a point `m0` inside it (its
+/// midpoint, or exactly 1 for the interval that holds 1), rounded to float32, and `-ln r0`
+/// (float64, then rounded).
 pub struct LnTables {
     pub r0: Table16,
     pub ln_m0: Table16,
@@ -56,30 +64,32 @@ pub fn ln_tables() -> &'static LnTables {
     T.get_or_init(|| {
         let mut r0 = Table16([0.0; 16]);
         let mut l = Table16([0.0; 16]);
-        for i in 0..16 {
-            let m0 = 1.0 + (i as f64 + 0.5) / 16.0;
-            r0.0[i] = (1.0 / m0) as f32;
-            l.0[i] = (-(r0.0[i] as f64).ln()) as f32;
+        for i in 0..16u32 {
+            let lo = f32::from_bits((i << 19) + LN_REBIAS) as f64;
+            let hi = f32::from_bits(((i + 1) << 19) + LN_REBIAS) as f64;
+            let m0 = if lo <= 1.0 && 1.0 < hi { 1.0 } else { 0.5 * (lo + hi) };
+            r0.0[i as usize] = (1.0 / m0) as f32;
+            l.0[i as usize] = (-(r0.0[i as usize] as f64).ln()) as f32;
         }
         LnTables { r0, ln_m0: l }
     })
 }
 
-/// Natural logarithm of normal positive `x` with a 16-entry table: `x = 2^e m`, m in [1, 2);
-/// `d = m r0 - 1` in one FMA (|d| <= 1/32, relative error 2^-24); `ln(1 + d)` by its degree-4
-/// Taylor polynomial (truncation below 1/32^5 / 5 = 6e-9); `ln x = e ln 2 - ln r0 + ln(1+d)`.
-/// About 8 floating-point operations instead of `ln`'s 15; the lookups are exact data
-/// movement (one `vpermps` on AVX-512, two and a blend on AVX2), so every level has the same
-/// bits.
+/// Natural logarithm of normal positive `x` with a 16-entry table: `x = 2^e m` (see
+/// [`LN_REBIAS`]); `d = m r0 - 1` in one FMA (|d| <= 1/32, relative error 2^-24); `ln(1 + d)`
+/// by its degree-4 Taylor polynomial (truncation below 1/32^5 / 5 = 6e-9);
+/// `ln x = e ln 2 - ln r0 + ln(1 + d)`. About 8 floating-point operations instead of `ln`'s
+/// 15; the lookups are exact data movement (one `vpermps` on AVX-512, two and a blend on
+/// AVX2), so every level has the same bits.
 #[inline(always)]
 pub fn ln_fast<V: Vf>(x: V) -> V {
     let t = ln_tables();
-    let bits = x.to_bits();
-    let e = bits.shr::<23>().sub(V::U::splat(127)).i32_to_f32();
-    let idx = bits.shr::<19>();
-    let m = bits
+    let shifted = x.to_bits().sub(V::U::splat(LN_REBIAS));
+    let e = shifted.sar::<23>().i32_to_f32();
+    let idx = shifted.shr::<19>();
+    let m = shifted
         .and(V::U::splat(0x007f_ffff))
-        .or(V::U::splat(0x3f80_0000))
+        .add(V::U::splat(LN_REBIAS))
         .as_f32();
     let d = m.fma(idx.lookup16(&t.r0), V::splat(-1.0));
     let d2 = d.mul(d);
