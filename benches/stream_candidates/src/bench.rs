@@ -22,7 +22,11 @@ impl Plan {
             work: 1 << 23,
             reps: 21,
             big: 1 << 27,
-            big_reps: 7,
+            // SC_BIG_REPS: more repeats catch quieter moments on a shared machine.
+            big_reps: std::env::var("SC_BIG_REPS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(7),
         }
     }
     pub fn quick() -> Plan {
@@ -41,7 +45,11 @@ pub fn rate(n: usize, s: f64) -> f64 {
 }
 
 /// `f(buffer)` rewriting a cache-resident buffer of `len` elements until `plan.work` elements.
-pub fn cached<T: Copy + Default>(plan: &Plan, len: usize, mut f: impl FnMut(&mut [T], u64)) -> Stats {
+pub fn cached<T: Copy + Default>(
+    plan: &Plan,
+    len: usize,
+    mut f: impl FnMut(&mut [T], u64),
+) -> Stats {
     let mut buf = Buf::<T>::new(len);
     let passes = plan.work.div_ceil(len);
     let mut first = 0u64;
@@ -121,9 +129,13 @@ pub fn raw_big<G: Gen>(
     reps: usize,
     s: Store,
 ) -> (Stats, Stats) {
-    big(buf, threads, G::WORDS, reps, &|part: &mut [u32], start: usize| {
-        raw(lvl, g, (start / G::WORDS) as u64, part, s)
-    })
+    big(
+        buf,
+        threads,
+        G::WORDS,
+        reps,
+        &|part: &mut [u32], start: usize| raw(lvl, g, (start / G::WORDS) as u64, part, s),
+    )
 }
 
 /// A sampler into a cache-resident float32 buffer.
@@ -141,14 +153,20 @@ pub fn fill_big<G: Gen, K: Kernel>(
     reps: usize,
     nt: bool,
 ) -> (Stats, Stats) {
-    big(buf, threads, G::WORDS, reps, &|part: &mut [f32], start: usize| {
-        fill(lvl, g, k, (start / G::WORDS) as u64, part, nt)
-    })
+    big(
+        buf,
+        threads,
+        G::WORDS,
+        reps,
+        &|part: &mut [f32], start: usize| fill(lvl, g, k, (start / G::WORDS) as u64, part, nt),
+    )
 }
 
 /// The plain fill of the big array (plain stores or non-temporal).
 pub fn value_big(buf: &mut Buf<f32>, threads: usize, reps: usize, nt: bool) -> (Stats, Stats) {
-    big(buf, threads, 16, reps, &|part: &mut [f32], _| fill_value(part, 1.5, nt))
+    big(buf, threads, 16, reps, &|part: &mut [f32], _| {
+        fill_value(part, 1.5, nt)
+    })
 }
 
 /// A plain fill into the cache-resident buffer (the in-cache ceiling).

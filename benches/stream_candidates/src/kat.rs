@@ -39,25 +39,56 @@ fn check(name: &str, got: &[u32], want: &[u32], fails: &mut usize) {
 
 fn philox_kats(fails: &mut usize) {
     // (rounds, counter, key, expected)
-    let cases: [(usize, [u32; 4], [u32; 2], [u32; 4]); 8] = [
-        (7, [0; 4], [0; 2], [0x5f6fb709, 0x0d893f64, 0x4f121f81, 0x4f730a48]),
-        (7, [u32::MAX; 4], [u32::MAX; 2], [0x5207ddc2, 0x45165e59, 0x4d8ee751, 0x8c52f662]),
+    type Kat = (usize, [u32; 4], [u32; 2], [u32; 4]);
+    let cases: [Kat; 8] = [
+        (
+            7,
+            [0; 4],
+            [0; 2],
+            [0x5f6fb709, 0x0d893f64, 0x4f121f81, 0x4f730a48],
+        ),
+        (
+            7,
+            [u32::MAX; 4],
+            [u32::MAX; 2],
+            [0x5207ddc2, 0x45165e59, 0x4d8ee751, 0x8c52f662],
+        ),
         (
             7,
             [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
             [0xa4093822, 0x299f31d0],
             [0x4dfccaba, 0x190a87f0, 0xc47362ba, 0xb6b5242a],
         ),
-        (7, [1, 0, 0, 0], [1, 0], [0x6b3257c3, 0x820c5486, 0x4de08b66, 0x8771d665]),
-        (10, [0; 4], [0; 2], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
-        (10, [u32::MAX; 4], [u32::MAX; 2], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]),
+        (
+            7,
+            [1, 0, 0, 0],
+            [1, 0],
+            [0x6b3257c3, 0x820c5486, 0x4de08b66, 0x8771d665],
+        ),
+        (
+            10,
+            [0; 4],
+            [0; 2],
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+        ),
+        (
+            10,
+            [u32::MAX; 4],
+            [u32::MAX; 2],
+            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+        ),
         (
             10,
             [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
             [0xa4093822, 0x299f31d0],
             [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
         ),
-        (10, [1, 0, 0, 0], [1, 0], [0xac08141b, 0xdfc5ccbe, 0x79c07a47, 0xa7f66093]),
+        (
+            10,
+            [1, 0, 0, 0],
+            [1, 0],
+            [0xac08141b, 0xdfc5ccbe, 0x79c07a47, 0xa7f66093],
+        ),
     ];
     for (r, ctr, key, want) in cases {
         let got = if r == 7 {
@@ -65,7 +96,12 @@ fn philox_kats(fails: &mut usize) {
         } else {
             Philox::<10>::block(key, ctr)
         };
-        check(&format!("philox4x32-{r} ctr {ctr:08x?} key {key:08x?}"), &got, &want, fails);
+        check(
+            &format!("philox4x32-{r} ctr {ctr:08x?} key {key:08x?}"),
+            &got,
+            &want,
+            fails,
+        );
     }
 }
 
@@ -81,7 +117,12 @@ fn chacha_kats(fails: &mut usize) {
         "10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e
          d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e",
     ));
-    check("chacha20 RFC 7539 2.3.2", &ChaCha::<20>::block(&input), &want, fails);
+    check(
+        "chacha20 RFC 7539 2.3.2",
+        &ChaCha::<20>::block(&input),
+        &want,
+        fails,
+    );
 
     let tc = |key: &str, iv: &str, counter: u64| {
         let k: [u32; 8] = le_words(&hex(key)).try_into().unwrap();
@@ -180,7 +221,10 @@ fn levels_match<G: Gen>(g: &G, fails: &mut usize) {
         }
     }
     if *fails == before {
-        println!("  ok   {} avx2/avx512 == scalar (4 starts incl. counter wraps)", g.name());
+        println!(
+            "  ok   {} avx2/avx512 == scalar (4 starts incl. counter wraps)",
+            g.name()
+        );
     }
 }
 
@@ -192,13 +236,23 @@ fn element_order(fails: &mut usize) {
     p.group_scalar(g, &mut w);
     let b = 32 * g + 16 + 3;
     let one = Philox::<10>::block(p.key, [b as u32, (b >> 32) as u32, 5, 0]);
-    check("philox element 64 h + 16 w + j", &[w[64 + 16 * 2 + 3]], &[one[2]], fails);
+    check(
+        "philox element 64 h + 16 w + j",
+        &[w[64 + 16 * 2 + 3]],
+        &[one[2]],
+        fails,
+    );
 
     let c = ChaCha::<8>::new(42, 9);
     let mut w = vec![0u32; 256];
     c.group_scalar(g, &mut w);
     let one = ChaCha::<8>::block(&ChaCha::<8>::input(&c.key, 16 * g + 5, c.nonce));
-    check("chacha element 16 w + j", &[w[16 * 11 + 5]], &[one[11]], fails);
+    check(
+        "chacha element 16 w + j",
+        &[w[16 * 11 + 5]],
+        &[one[11]],
+        fails,
+    );
 }
 
 pub fn run() -> usize {
@@ -210,8 +264,14 @@ pub fn run() -> usize {
     element_order(&mut fails);
     println!("levels against the scalar reference");
     for layout in [Layout512::Lanes64, Layout512::Packed] {
-        levels_match(&Philox::<7>::new(0xdead_beef_0bad_cafe, 1, layout), &mut fails);
-        levels_match(&Philox::<10>::new(0xdead_beef_0bad_cafe, 1, layout), &mut fails);
+        levels_match(
+            &Philox::<7>::new(0xdead_beef_0bad_cafe, 1, layout),
+            &mut fails,
+        );
+        levels_match(
+            &Philox::<10>::new(0xdead_beef_0bad_cafe, 1, layout),
+            &mut fails,
+        );
     }
     levels_match(&ChaCha::<8>::new(0xdead_beef_0bad_cafe, 1), &mut fails);
     levels_match(&ChaCha::<12>::new(3, 0), &mut fails);

@@ -13,8 +13,8 @@ mod bench;
 mod gens;
 mod kat;
 mod reference;
-mod samplers;
 mod report;
+mod samplers;
 mod simd;
 mod timer;
 

@@ -64,7 +64,11 @@ fn gen_big_rows<G: Gen>(plan: &Plan, g: &G, buf: &mut Buf<u32>, fbuf: &mut Buf<f
             f2.1.min / two.1.min,
             f2.1.min / two_nt.1.min,
             f2.0.min / two.0.min,
-            one.1.spread().max(two.1.spread()).max(two_nt.1.spread()).max(f2.1.spread()),
+            one.1
+                .spread()
+                .max(two.1.spread())
+                .max(two_nt.1.spread())
+                .max(f2.1.spread()),
         );
     }
 }
@@ -80,9 +84,14 @@ pub fn gens(plan: &Plan) {
     let mut aes_ymm = Aes128::new(SEED, 0);
     aes_ymm.ymm = true;
 
-    println!("\n## Raw 32-bit words, cache-resident, one thread (G words/s, thread CPU time, min of {})", plan.reps);
+    println!(
+        "\n## Raw 32-bit words, cache-resident, one thread (G words/s, thread CPU time, min of {})",
+        plan.reps
+    );
     println!("(spread = median / min over the repeats; 1.00 = quiet)\n");
-    println!("| generator | level | 16 KiB direct | 16 KiB via L1 buffer | 256 KiB direct | spread |");
+    println!(
+        "| generator | level | 16 KiB direct | 16 KiB via L1 buffer | 256 KiB direct | spread |"
+    );
     println!("|---|---|---|---|---|---|");
     gen_cached_rows(plan, &philox10);
     gen_cached_rows(plan, &philox7);
@@ -93,7 +102,11 @@ pub fn gens(plan: &Plan) {
     gen_cached_rows(plan, &aes);
     gen_cached_rows(plan, &aes_ymm);
     let fc = bench::value_cached(plan, 4096);
-    println!("| fill (plain stores) | - | {:.2} | | | {:.2} |", 1e-9 / fc.min, fc.spread());
+    println!(
+        "| fill (plain stores) | - | {:.2} | | | {:.2} |",
+        1e-9 / fc.min,
+        fc.spread()
+    );
 
     let n = plan.big;
     println!(
@@ -180,7 +193,11 @@ fn sampler_cached<G: Gen, K: crate::gens::Kernel>(plan: &Plan, g: &G, name: &str
         cells.push(format!("{:.2}", 1e-9 / s.min));
         spread = spread.max(s.spread());
     }
-    println!("| {name} | {} | {} | {spread:.2} |", g.name(), cells.join(" | "));
+    println!(
+        "| {name} | {} | {} | {spread:.2} |",
+        g.name(),
+        cells.join(" | ")
+    );
 }
 
 /// One row of the big-array table: 2 threads, plain and streaming stores, against the plain
@@ -250,6 +267,15 @@ pub fn samplers(plan: &Plan) {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut buf = Buf::<f32>::new(n);
     buf.fill(1.0);
+    let f = bench::value_big(&mut buf, 2, plan.big_reps, false);
+    let fnt = bench::value_big(&mut buf, 2, plan.big_reps, true);
+    println!(
+        "fill at the start: plain stores {:.1} GB/s wall ({:.1} CPU), streaming {:.1} GB/s wall ({:.1} CPU)\n",
+        4e-9 / f.0.min,
+        4e-9 / f.1.min,
+        4e-9 / fnt.0.min,
+        4e-9 / fnt.1.min
+    );
     if Lvl::Avx512.available() {
         for_samplers!(sampler_big, plan, &mut buf, Lvl::Avx512, &aes);
         for_samplers!(sampler_big, plan, &mut buf, Lvl::Avx512, &philox7);

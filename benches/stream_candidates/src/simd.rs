@@ -10,6 +10,7 @@
 use std::arch::x86_64::*;
 
 /// Lane mask of a comparison.
+#[allow(dead_code)] // complete set of mask operations; not every sampler uses each
 pub trait Mask: Copy {
     fn and(self, b: Self) -> Self;
     fn or(self, b: Self) -> Self;
@@ -45,6 +46,7 @@ pub trait Vf: Copy {
 }
 
 /// A vector of u32 lanes (wrapping arithmetic).
+#[allow(dead_code)] // complete set of lane operations; not every sampler uses each
 pub trait Vu: Copy {
     type F: Vf<U = Self, M = Self::M>;
     type M: Mask;
@@ -106,7 +108,11 @@ pub fn horner2<V: Vf, const K: usize>(x: V, first: f32, coeffs: [f32; K]) -> V {
     let mut o: Option<V> = None;
     for (i, &ci) in c[..=K].iter().enumerate() {
         let power = K - i;
-        let slot = if power % 2 == 0 { &mut e } else { &mut o };
+        let slot = if power.is_multiple_of(2) {
+            &mut e
+        } else {
+            &mut o
+        };
         *slot = Some(match *slot {
             None => V::splat(ci),
             Some(acc) => acc.fma(x2, V::splat(ci)),
@@ -604,7 +610,41 @@ mod x86 {
     /// (folded at compile time).
     macro_rules! imm_shift {
         ($f:ident, $x:expr, $n:expr) => {
-            match $n { 0 => $f::<0>($x), 1 => $f::<1>($x), 2 => $f::<2>($x), 3 => $f::<3>($x), 4 => $f::<4>($x), 5 => $f::<5>($x), 6 => $f::<6>($x), 7 => $f::<7>($x), 8 => $f::<8>($x), 9 => $f::<9>($x), 10 => $f::<10>($x), 11 => $f::<11>($x), 12 => $f::<12>($x), 13 => $f::<13>($x), 14 => $f::<14>($x), 15 => $f::<15>($x), 16 => $f::<16>($x), 17 => $f::<17>($x), 18 => $f::<18>($x), 19 => $f::<19>($x), 20 => $f::<20>($x), 21 => $f::<21>($x), 22 => $f::<22>($x), 23 => $f::<23>($x), 24 => $f::<24>($x), 25 => $f::<25>($x), 26 => $f::<26>($x), 27 => $f::<27>($x), 28 => $f::<28>($x), 29 => $f::<29>($x), 30 => $f::<30>($x), 31 => $f::<31>($x), _ => unreachable!() }
+            match $n {
+                0 => $f::<0>($x),
+                1 => $f::<1>($x),
+                2 => $f::<2>($x),
+                3 => $f::<3>($x),
+                4 => $f::<4>($x),
+                5 => $f::<5>($x),
+                6 => $f::<6>($x),
+                7 => $f::<7>($x),
+                8 => $f::<8>($x),
+                9 => $f::<9>($x),
+                10 => $f::<10>($x),
+                11 => $f::<11>($x),
+                12 => $f::<12>($x),
+                13 => $f::<13>($x),
+                14 => $f::<14>($x),
+                15 => $f::<15>($x),
+                16 => $f::<16>($x),
+                17 => $f::<17>($x),
+                18 => $f::<18>($x),
+                19 => $f::<19>($x),
+                20 => $f::<20>($x),
+                21 => $f::<21>($x),
+                22 => $f::<22>($x),
+                23 => $f::<23>($x),
+                24 => $f::<24>($x),
+                25 => $f::<25>($x),
+                26 => $f::<26>($x),
+                27 => $f::<27>($x),
+                28 => $f::<28>($x),
+                29 => $f::<29>($x),
+                30 => $f::<30>($x),
+                31 => $f::<31>($x),
+                _ => unreachable!(),
+            }
         };
     }
 
@@ -683,7 +723,11 @@ mod x86 {
         }
         #[inline(always)]
         fn lt(self, b: Self) -> M8 {
-            unsafe { M8(_mm256_castps_si256(_mm256_cmp_ps::<_CMP_LT_OQ>(self.0, b.0))) }
+            unsafe {
+                M8(_mm256_castps_si256(_mm256_cmp_ps::<_CMP_LT_OQ>(
+                    self.0, b.0,
+                )))
+            }
         }
         #[inline(always)]
         fn select(m: M8, a: Self, b: Self) -> Self {
@@ -766,7 +810,10 @@ mod x86 {
         fn lookup_u(self, table: &TableU) -> U8 {
             unsafe {
                 let i = _mm256_and_si256(self.0, _mm256_set1_epi32(127));
-                U8(_mm256_i32gather_epi32::<4>(table.0.as_ptr() as *const i32, i))
+                U8(_mm256_i32gather_epi32::<4>(
+                    table.0.as_ptr() as *const i32,
+                    i,
+                ))
             }
         }
         /// Two `vpermps` (low 3 index bits) and a blend on bit 3.
@@ -977,7 +1024,12 @@ mod x86 {
         }
         #[inline(always)]
         fn lookup16(self, table: &Table16) -> F16 {
-            unsafe { F16(_mm512_permutexvar_ps(self.0, _mm512_load_ps(table.0.as_ptr()))) }
+            unsafe {
+                F16(_mm512_permutexvar_ps(
+                    self.0,
+                    _mm512_load_ps(table.0.as_ptr()),
+                ))
+            }
         }
     }
 }

@@ -71,7 +71,12 @@ impl Aes128 {
         for i in 4..44 {
             let mut t = w[i - 1];
             if i % 4 == 0 {
-                t = [s[t[1] as usize] ^ rcon, s[t[2] as usize], s[t[3] as usize], s[t[0] as usize]];
+                t = [
+                    s[t[1] as usize] ^ rcon,
+                    s[t[2] as usize],
+                    s[t[3] as usize],
+                    s[t[0] as usize],
+                ];
                 rcon = xtime(rcon);
             }
             for k in 0..4 {
@@ -171,7 +176,10 @@ impl Gen for Aes128 {
             let first = g.wrapping_mul(32).wrapping_add(8 * pass as u64);
             let mut x = [_mm_setzero_si128(); 8];
             for (j, v) in x.iter_mut().enumerate() {
-                *v = _mm_xor_si128(_mm_set_epi64x(hi, first.wrapping_add(j as u64) as i64), rk[0]);
+                *v = _mm_xor_si128(
+                    _mm_set_epi64x(hi, first.wrapping_add(j as u64) as i64),
+                    rk[0],
+                );
             }
             for k in &rk[1..10] {
                 for v in x.iter_mut() {
@@ -223,7 +231,8 @@ impl Aes128 {
     unsafe fn group_vaes256(&self, g: u64, out: &mut [U8]) {
         let mut rk = [_mm256_setzero_si256(); 11];
         for (r, k) in rk.iter_mut().enumerate() {
-            *k = _mm256_broadcastsi128_si256(_mm_loadu_si128(self.rk[r].as_ptr() as *const __m128i));
+            *k =
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(self.rk[r].as_ptr() as *const __m128i));
         }
         let hi = self.stream as i64;
         for pass in 0..2 {

@@ -14,7 +14,6 @@ use std::arch::x86_64::*;
 
 const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
 
-
 /// One double round on a 16-word state `$x`, with literal indices so the state stays in
 /// registers (a loop over an index table kept it in memory). `$add`, `$xor`, `$rot` are the
 /// level's operations; `$rot` takes the rotation count first.
@@ -46,7 +45,6 @@ pub struct ChaCha<const R: usize> {
     pub key: [u32; 8],
     pub nonce: [u32; 2],
 }
-
 
 impl<const R: usize> ChaCha<R> {
     pub fn new(seed: u64, stream: u32) -> Self {

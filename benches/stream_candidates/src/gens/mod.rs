@@ -164,18 +164,14 @@ unsafe fn raw_body<L: Level, G: Gen>(g: &G, first: u64, out: &mut [u32], store: 
             Store::Direct => {
                 // SAFETY: the chunk is 64-byte aligned (asserted above, WORDS is a multiple
                 // of 16) and holds exactly n vectors.
-                let v = std::slice::from_raw_parts_mut(
-                    chunk.as_mut_ptr() as *mut <L::V as Vf>::U,
-                    n,
-                );
+                let v =
+                    std::slice::from_raw_parts_mut(chunk.as_mut_ptr() as *mut <L::V as Vf>::U, n);
                 L::group(g, idx, v);
             }
             Store::Buffered => {
                 L::group(g, idx, &mut buf[..n]);
-                let v = std::slice::from_raw_parts_mut(
-                    chunk.as_mut_ptr() as *mut <L::V as Vf>::U,
-                    n,
-                );
+                let v =
+                    std::slice::from_raw_parts_mut(chunk.as_mut_ptr() as *mut <L::V as Vf>::U, n);
                 v.copy_from_slice(&buf[..n]);
             }
             Store::Streaming => {
@@ -323,8 +319,7 @@ impl<T: Copy> std::ops::DerefMut for Buf<T> {
 impl<T: Copy> Drop for Buf<T> {
     fn drop(&mut self) {
         let layout =
-            std::alloc::Layout::from_size_align(self.len * std::mem::size_of::<T>(), 4096)
-                .unwrap();
+            std::alloc::Layout::from_size_align(self.len * std::mem::size_of::<T>(), 4096).unwrap();
         // SAFETY: allocated with this layout.
         unsafe { std::alloc::dealloc(self.ptr as *mut u8, layout) }
     }

@@ -99,7 +99,8 @@ impl<const R: usize> Gen for Philox<R> {
             let first = g.wrapping_mul(32).wrapping_add(8 * pass as u64);
             let mut c = [[_mm256_setzero_si256(); 4]; 2];
             for (r, cr) in c.iter_mut().enumerate() {
-                let b = _mm256_add_epi64(_mm256_set1_epi64x(first.wrapping_add(r as u64) as i64), odd);
+                let b =
+                    _mm256_add_epi64(_mm256_set1_epi64x(first.wrapping_add(r as u64) as i64), odd);
                 *cr = [
                     b,
                     _mm256_srli_epi64::<32>(b),

@@ -18,7 +18,9 @@ impl Gen for Weyl {
     }
     fn group_scalar(&self, g: u64, out: &mut [u32]) {
         for (j, o) in out.iter_mut().enumerate() {
-            *o = (g.wrapping_mul(256) as u32).wrapping_add(j as u32).wrapping_mul(PHI);
+            *o = (g.wrapping_mul(256) as u32)
+                .wrapping_add(j as u32)
+                .wrapping_mul(PHI);
         }
     }
     #[inline(always)]

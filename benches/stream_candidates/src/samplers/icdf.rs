@@ -10,7 +10,6 @@
 //! relative precision. Windows wider than the normal sampler's reach use the normal sampler.
 
 use super::math::{ndtri_upper, Branches};
-use super::unit31;
 use crate::gens::Kernel;
 use crate::simd::{clamp, Pack, Vf, Vu};
 
@@ -39,21 +38,30 @@ impl IcdfNormal {
 pub fn standard<V: Vf>(w: V::U) -> V {
     let sign = w.and(V::U::splat(0x8000_0000));
     let m = w.and(V::U::splat(0x7fff_ffff));
-    let q = m
-        .i32_to_f32()
-        .fma(V::splat(1.0 / 4_294_967_296.0), V::splat(0.5 / 4_294_967_296.0));
+    let q = m.i32_to_f32().fma(
+        V::splat(1.0 / 4_294_967_296.0),
+        V::splat(0.5 / 4_294_967_296.0),
+    );
     let k = V::U::splat(0x7fff_ffff).sub(m);
-    let xs = k
-        .i32_to_f32()
-        .fma(V::splat(SQRT2 / 2_147_483_648.0), V::splat(SQRT2 / 4_294_967_296.0));
-    ndtri_upper(q, xs, Branches::AUTO).to_bits().xor(sign).as_f32()
+    let xs = k.i32_to_f32().fma(
+        V::splat(SQRT2 / 2_147_483_648.0),
+        V::splat(SQRT2 / 4_294_967_296.0),
+    );
+    ndtri_upper(q, xs, Branches::AUTO)
+        .to_bits()
+        .xor(sign)
+        .as_f32()
 }
 
 #[inline(always)]
 fn normal_packs<V: Vf, const P: usize>(k: &IcdfNormal, w: &[V::U], out: &mut [f32]) {
     let sp = <Pack<V, P> as Vf>::splat;
     let (mean, std, lo, hi) = (sp(k.mean), sp(k.std), sp(k.lo), sp(k.hi));
-    crate::map_packs!(V, P, w, out, |w| clamp(standard::<Pack<V, P>>(w).fma(std, mean), lo, hi));
+    crate::map_packs!(V, P, w, out, |w| clamp(
+        standard::<Pack<V, P>>(w).fma(std, mean),
+        lo,
+        hi
+    ));
 }
 
 impl Kernel for IcdfNormal {
@@ -96,6 +104,23 @@ pub const NORMAL_REACH: f64 = 6.23;
 /// numbers (and the far-tail polynomial is fitted down to there): |end| <= 12.9 for an end that
 /// matters. Beyond, ferroinit keeps its float64 path.
 pub const FLOAT32_LIMIT: f64 = 12.9;
+
+/// Whether the float32 window path is accurate for this window (ferroinit keeps float64
+/// otherwise). An end matters when the sampler gets near it: when the tail mass beyond it is at
+/// least 2^-33 of the window's mass (else, like the normal sampler, it never reaches that far).
+/// An end that matters must lie within [`FLOAT32_LIMIT`] std, where its tail mass is still a
+/// normal float32 number and the far-tail polynomial is fitted.
+pub fn float32_ok(alpha: f64, beta: f64) -> bool {
+    let span = if alpha > -beta {
+        norm_cdf(-alpha) - norm_cdf(-beta)
+    } else {
+        norm_cdf(beta) - norm_cdf(alpha)
+    };
+    let matters = |tail_mass: f64| tail_mass >= span * 2f64.powi(-33);
+    let lower_ok = alpha >= -FLOAT32_LIMIT || !matters(norm_cdf(alpha));
+    let upper_ok = beta <= FLOAT32_LIMIT || !matters(norm_cdf(-beta));
+    lower_ok && upper_ok
+}
 
 pub enum TruncKernel {
     /// The window contains every value the normal sampler makes: normal_ plus the clamp.
@@ -171,7 +196,10 @@ fn window_packs<V: Vf, const P: usize>(t: &IcdfTrunc, w: &[V::U], out: &mut [f32
         let k = w.shr::<1>();
         let upper = spu(t.k_mid).lt_i32(k);
         let q_below = k.i32_to_f32().fma(scale, sp(t.p_lo));
-        let q_above = spu(0x7fff_ffff).sub(k).i32_to_f32().fma(scale, sp(t.q_hi_1));
+        let q_above = spu(0x7fff_ffff)
+            .sub(k)
+            .i32_to_f32()
+            .fma(scale, sp(t.q_hi_1));
         let q = Pack::<V, P>::select(upper, q_above, q_below);
         let xs = q.fnma(sp(2.0 * SQRT2), sp(SQRT2));
         let z = ndtri_upper(q, xs, t.branches);

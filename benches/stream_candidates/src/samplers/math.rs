@@ -1,6 +1,6 @@
 //! Float32 elementary functions with FMA, the same source on every level.
 //!
-//! `ln`: Cephes `logf`'s reduction and degree-8 polynomial (restated with FMA).
+//! `ln_fast`: Cephes' re-biased reduction, a 16-entry table and a degree-4 polynomial.
 //! `cos_sin_turns`: Cephes `sinf`/`cosf` polynomials on [-pi/4, pi/4] after an exact integer
 //! quadrant reduction of the angle `2 pi w / 2^32`.
 //! `erfinv_*`: M. Giles, "Approximating the erfinv function" (GPU Computing Gems Jade, 2011),
@@ -9,40 +9,8 @@
 use crate::simd::{horner, horner2, Mask, Table16, Vf, Vu};
 use std::sync::OnceLock;
 
-
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
-
-/// Natural logarithm of normal positive `x` (no special cases).
-#[inline(always)]
-pub fn ln<V: Vf>(x: V) -> V {
-    // Re-bias so the exponent field rounds the mantissa into [sqrt(1/2), sqrt(2)).
-    let shifted = x.to_bits().sub(V::U::splat(0x3f35_04f3));
-    let e = shifted.sar::<23>().i32_to_f32();
-    let m = shifted
-        .and(V::U::splat(0x007f_ffff))
-        .add(V::U::splat(0x3f35_04f3))
-        .as_f32();
-    let f = m.sub(V::splat(1.0));
-    let p = horner(
-        f,
-        7.037_683_6e-2,
-        [
-            -1.151_461_1e-1,
-            1.167_699_9e-1,
-            -1.242_014_1e-1,
-            1.424_932_3e-1,
-            -1.666_805_8e-1,
-            2.000_071_4e-1,
-            -2.499_999_4e-1,
-            3.333_333e-1,
-        ],
-    );
-    let z = f.mul(f);
-    // ln(m) = f - z/2 + f z p, then + e ln 2 in two parts.
-    let y = z.mul(f).fma(p, V::splat(-0.5).fma(z, f));
-    e.fma(V::splat(LN2_HI), e.fma(V::splat(LN2_LO), y))
-}
 
 /// `ln_fast` reduces `x = 2^e m` with `m` in [0.703125, 1.40625): the bits of `x` minus
 /// `LN_REBIAS` put `m`'s offset in the low 23 bits, whose top 4 bits pick one of 16 intervals.
@@ -67,7 +35,11 @@ pub fn ln_tables() -> &'static LnTables {
         for i in 0..16u32 {
             let lo = f32::from_bits((i << 19) + LN_REBIAS) as f64;
             let hi = f32::from_bits(((i + 1) << 19) + LN_REBIAS) as f64;
-            let m0 = if lo <= 1.0 && 1.0 < hi { 1.0 } else { 0.5 * (lo + hi) };
+            let m0 = if lo <= 1.0 && 1.0 < hi {
+                1.0
+            } else {
+                0.5 * (lo + hi)
+            };
             r0.0[i as usize] = (1.0 / m0) as f32;
             l.0[i as usize] = (-(r0.0[i as usize] as f64).ln()) as f32;
         }
@@ -160,7 +132,7 @@ pub fn erfinv_tail_over_x<V: Vf>(s: V) -> V {
             5.739_507_7e-3,
             -7.622_461_3e-3,
             9.438_870_5e-3,
-            1.001_674_1,
+            1.001_674,
             2.832_976_8,
         ],
     )
@@ -180,9 +152,9 @@ pub fn erfinv_far_over_x<V: Vf>(s: V) -> V {
             -1.266_145_4e-7,
             3.490_595_8e-7,
             -2.070_547_2e-6,
-            9.505_126_4e-6,
-            -3.616_604_1e-6,
-            -5.149_468_8e-4,
+            9.505_126e-6,
+            -3.616_604e-6,
+            -5.149_469e-4,
             1.008_917_3,
             6.553_783_4,
         ],

@@ -47,7 +47,10 @@ macro_rules! map_half_pairs {
             let mut b = [w[half]; $p];
             b.copy_from_slice(&w[half + k..half + k + $p]);
             let $b = $crate::simd::Pack::<_, { $p }>(b);
-            let (x, y): ($crate::simd::Pack<$V, { $p }>, $crate::simd::Pack<$V, { $p }>) = $body;
+            let (x, y): (
+                $crate::simd::Pack<$V, { $p }>,
+                $crate::simd::Pack<$V, { $p }>,
+            ) = $body;
             $crate::simd::Vf::store(x, &mut out[k * l..]);
             $crate::simd::Vf::store(y, &mut out[(half + k) * l..]);
         }

@@ -53,8 +53,8 @@ pub fn tables() -> &'static Tables {
             w[i] = dn / M1;
         }
         let mut wt = Table([0.0; 128]);
-        for i in 0..128 {
-            wt.0[i] = w[i] as f32;
+        for (t, &x) in wt.0.iter_mut().zip(&w) {
+            *t = x as f32;
         }
         Tables {
             w: wt,
