@@ -680,15 +680,15 @@ def test_control_untied_weights_are_rejected():
 def test_model_bench_suite_smoke():
     # The bench's model-construction suite on tiny configs: it runs, reports every method (a
     # time or the error that stopped it) and yields the three targets per model.
-    from ferroinit import _model_bench
+    from ferroinit.bench.suites import models as _model_bench
 
-    rows = _model_bench.run(repeats=1, small=True)
+    rows = _model_bench.measure_models(repeats=1, small=True)
     assert [r["model"] for r in rows] == list(_model_bench.MODELS)
     for row in rows:
         if "skipped" in row:
             continue
         assert set(row["results"]) == set(_model_bench.METHODS)
         assert "median_s" in row["results"]["plain"] and "median_s" in row["results"]["floor"]
-    tgts = _model_bench.targets(rows)
+    tgts = _model_bench.model_targets(rows)
     assert len(tgts) == 3 * sum("skipped" not in r for r in rows)
-    assert any("plain/accelerate" in line for line in _model_bench.render(rows, tgts))
+    assert any("plain/accelerate" in line for line in _model_bench.report(rows, tgts))

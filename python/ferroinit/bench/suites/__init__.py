@@ -19,7 +19,9 @@ from . import (
                dtypes,
                extra_memory,
                fresh,
+               jax_random,
                materialize,
+               models,
                orthogonal,
                small,
                sparse,
@@ -43,4 +45,6 @@ SUITES = (
     sparse,
     extra_memory,
     materialize,
+    models,
+    jax_random,
 )

@@ -1,4 +1,4 @@
-"""The bench's model-construction suite: real HF and timm models built four ways (issue 12).
+"""Model construction: real HF and timm models built four ways.
 
 For each model (HF ``LlamaForCausalLM`` of ~160M parameters, timm ``vit_base_patch16_224``):
 
@@ -14,8 +14,9 @@ The four run side by side in interleaved rounds (one untimed warm-up each; ``gc.
 before every sample; one model alive at a time), wall time, median of the samples. Floors:
 ``accelerate`` >= 4x ``plain``; ``materialize`` >= 6x ``plain`` and <= 2x ``floor``.
 
-Developed standalone until the bench package lands; :func:`run` returns the rows and
-:func:`targets` the PASS/FAIL lines in the bench's format. ``python -m ferroinit._model_bench``.
+:func:`measure_models` returns the rows; the suite protocol (``run``, ``render``,
+``targets``) puts them in the bench (``python -m ferroinit bench --init models``), and
+``python -m ferroinit.bench.suites.models`` runs them alone.
 """
 
 from __future__ import annotations
@@ -151,8 +152,8 @@ def measure(name: str, *, repeats: int = 3, small: bool = False) -> dict[str, An
     return row
 
 
-def run(models: Sequence[str] = tuple(MODELS), *, repeats: int = 3,
-        small: bool = False) -> list[dict[str, Any]]:
+def measure_models(models: Sequence[str] = tuple(MODELS), *, repeats: int = 3,
+                   small: bool = False) -> list[dict[str, Any]]:
     """Rows of the model-construction suite (one per model), skipped rows where a library is
     absent.
 
@@ -189,7 +190,7 @@ def ratios(row: dict[str, Any]) -> dict[str, float | None]:
             "materialize_vs_floor": div(mat, floor)}
 
 
-def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def model_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The suite's targets, in the bench's target format."""
     out: list[dict[str, Any]] = []
 
@@ -216,7 +217,7 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def render(rows: list[dict[str, Any]], tgts: list[dict[str, Any]] | None = None) -> list[str]:
+def report(rows: list[dict[str, Any]], tgts: list[dict[str, Any]] | None = None) -> list[str]:
     """The suite's report lines."""
     L = ["Model construction (wall time, median; floor = torch.empty + fill_ of the same bytes)"]
     for row in rows:
@@ -240,7 +241,7 @@ def render(rows: list[dict[str, Any]], tgts: list[dict[str, Any]] | None = None)
         L.append(f"    plain/accelerate {f(r['accelerate_speedup'])}, plain/materialize "
                  f"{f(r['materialize_speedup'])}, materialize/floor "
                  f"{f(r['materialize_vs_floor'])}")
-    for t in tgts if tgts is not None else targets(rows):
+    for t in tgts if tgts is not None else model_targets(rows):
         if t["pass"] is None:
             L.append(f"  n/a  {t['target']}: {t['detail']}")
         else:
@@ -250,17 +251,43 @@ def render(rows: list[dict[str, Any]], tgts: list[dict[str, Any]] | None = None)
     return L
 
 
+# ------------------------------------------------------------------ the bench's suite protocol
+
+NAME = "models"
+CHOICES = (NAME,)
+
+
+def configure(args) -> None:
+    args.models_small = bool(args.quick)
+
+
+def run(bench) -> None:
+    rows = measure_models(repeats=max(3, min(bench.args.repeats, 5)),
+                          small=getattr(bench.args, "models_small", False))
+    bench.suites[NAME] = {"rows": rows}
+
+
+def targets(bench, add) -> None:
+    for t in model_targets(bench.suites.get(NAME, {}).get("rows", [])):
+        add(t["target"], t["value"], t["floor"], higher=t.get("higher_is_better", True),
+            detail=t.get("detail", ""))
+
+
+def render(bench) -> list[str]:
+    return ["", *report(bench.suites[NAME]["rows"], tgts=[])]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ferroinit._model_bench", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m ferroinit.bench.suites.models", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--small", action="store_true", help="tiny configs (smoke run)")
     p.add_argument("--json", help="write the rows and targets here")
     a = p.parse_args(argv)
-    rows = run(a.models, repeats=a.repeats, small=a.small)
-    tgts = targets(rows)
-    print("\n".join(render(rows, tgts)))
+    rows = measure_models(a.models, repeats=a.repeats, small=a.small)
+    tgts = model_targets(rows)
+    print("\n".join(report(rows, tgts)))
     if a.json:
         with open(a.json, "w") as fh:
             json.dump({"rows": rows, "targets": tgts}, fh, indent=1)

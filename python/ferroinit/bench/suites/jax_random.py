@@ -18,8 +18,8 @@ The ratios are ``jax time / ferroinit time``: above 1, ferroinit is faster. Size
 working set (about 3 arrays) would not fit in half the available memory are skipped.
 
 Example:
-    >>> from ferroinit import _jax_bench
-    >>> rows = _jax_bench.run(exps=(10,), cases=("normal",), repeats=3, budget_s=1.0,
+    >>> from ferroinit.bench.suites import jax_random
+    >>> rows = jax_random.measure_sizes(exps=(10,), cases=("normal",), repeats=3, budget_s=1.0,
     ...                       echo=False)
     >>> rows[0]["case"], rows[0]["n"], rows[0]["eager_x"] > 0
     ('normal', 1024, True)
@@ -127,7 +127,7 @@ def _measure(fns: dict[str, Callable[[], Any]], repeats: int, budget_s: float,
                   "cpu": statistics.median(c for _, c in s)} for lib, s in samples.items()}
 
 
-def run(exps=DEFAULT_EXPS, cases=CASES, dtype: str = "float32", *, repeats: int = 7,
+def measure_sizes(exps=DEFAULT_EXPS, cases=CASES, dtype: str = "float32", *, repeats: int = 7,
         budget_s: float = 20.0, min_sample_s: float = 0.002,
         echo: bool = True, out=None) -> list[dict[str, Any]]:
     """Run the suite and return one row per (case, size).
@@ -211,18 +211,66 @@ def format_row(row: dict[str, Any]) -> str:
             f"{row['eager_cpu_x']:6.2f}")
 
 
-def render(rows: list[dict[str, Any]], dtype: str = "float32") -> str:
+def table(rows: list[dict[str, Any]], dtype: str = "float32") -> str:
     """The whole table for ``rows`` (what :func:`run` printed)."""
     import jax
 
     return "\n".join([header(dtype, jax.__version__), *map(format_row, rows)])
 
 
+# ------------------------------------------------------------------ the bench's suite protocol
+
+NAME = "jax"
+CHOICES = (NAME, "jax_random")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--jax-sizes", default="10,14,18,22,25,28",
+                   help="exponents of the ferroinit.jax vs jax.random sizes")
+
+
+def configure(args) -> None:
+    args.jax_exps = (10, 14) if args.quick else tuple(int(e) for e in args.jax_sizes.split(","))
+
+
+def run(bench) -> None:
+    if bench.jax is None:
+        bench.suites[NAME] = {"skipped": "jax is not installed, or --no-jax"}
+        return
+    try:
+        import jax  # noqa: F401
+
+        import ferroinit.jax  # noqa: F401
+    except ImportError as e:
+        bench.suites[NAME] = {"skipped": f"jax is not installed ({e})"}
+        return
+    a = bench.args
+    rows = measure_sizes(a.jax_exps, repeats=max(3, a.repeats), budget_s=a.case_budget,
+                         echo=False)
+    bench.suites[NAME] = {"rows": rows}
+
+
+def targets(bench, add) -> None:
+    rows = bench.suites.get(NAME, {}).get("rows", [])
+    big = [r for r in rows if r["n"] >= 1 << 22]
+    if big:
+        worst = min(big, key=lambda r: r["jit_x"])
+        add(f"ferroinit.jax jitted vs jitted jax.random, >= 2^22 (worst: {worst['case']} "
+            f"2^{int(math.log2(worst['n']))})", worst["jit_x"], 1.0)
+
+
+def render(bench) -> list[str]:
+    res = bench.suites[NAME]
+    if "skipped" in res:
+        return ["", f"ferroinit.jax vs jax.random: skipped ({res['skipped']})"]
+    return ["", table(res["rows"])]
+
+
 def main(argv=None) -> int:
-    """``python -m ferroinit._jax_bench [EXP ...]``: the suite at those sizes (2^EXP)."""
+    """``python -m ferroinit.bench.suites.jax_random [EXP ...]``: the suite at those sizes."""
     args = sys.argv[1:] if argv is None else list(argv)
     exps = tuple(int(a) for a in args) or DEFAULT_EXPS
-    run(exps)
+    measure_sizes(exps)
     return 0
 
 
