@@ -47,8 +47,8 @@ D201_REASON = ("-d 201 rgb_minimum_distance left out: in dieharder 3.31.1 it fai
 NICE = ["nice", "-n", "19"]
 DH_LINE = re.compile(r"^\s*(\w+)\|\s*(\d+)\|\s*(\d+)\|\s*(\d+)\|\s*([0-9.]+)\|\s*(PASSED|WEAK|FAILED)")
 PR_LENGTH = re.compile(r"^length= .*\(2\^(\d+) bytes\), time= ([0-9.]+) seconds")
-PR_EVAL = re.compile(r"^\s+\S.*\s(unusual|mildly suspicious|suspicious|very suspicious|"
-                     r"VERY SUSPICIOUS|FAIL\S*)\s*$")
+# a result line: name, raw statistic, p-value, then the evaluation ("unusual" ... "FAIL !!!")
+PR_EVAL = re.compile(r"^\s+(\S+)\s+R\s*[=<>~]+\s*\S+\s+p\s*[=<>~]+\s*\S+\s+(\S.*?)\s*$")
 
 
 def generator_name(weak: int | None) -> str:
@@ -138,8 +138,11 @@ def summarize_dieharder(path: str) -> dict:
 
 
 def summarize_practrand(path: str) -> dict:
-    clean, first_fail, worst, seconds, length, done = None, None, [], None, None, False
+    clean, first_fail, worst, seconds, length, done, tlmax = None, None, [], None, None, False, None
     for line in lines(path):
+        m = re.search(r"-tlmax (\d+)", line) if line.startswith("# ") else None
+        if m and tlmax is None:
+            tlmax = int(m.group(1))
         m = PR_LENGTH.match(line)
         if m:
             if length is not None and first_fail is None:
@@ -148,21 +151,26 @@ def summarize_practrand(path: str) -> dict:
             continue
         m = PR_EVAL.match(line)
         if m and length is not None:
-            ev = m.group(1)
+            name, ev = m.group(1), m.group(2)
             if ev.startswith("FAIL") and first_fail is None:
                 first_fail = length
-            if ev not in ("unusual",):
-                worst.append(f"2^{length}: {line.split()[0]} {ev}")
+            if ev != "unusual":
+                worst.append(f"2^{length}: {name} {ev}")
         if line.startswith("# total:"):
             done = True
     if length is not None and first_fail is None and done:
         clean = length
     if first_fail is not None:
         res = f"FAIL at 2^{first_fail} bytes" + (f" (clean to 2^{clean})" if clean else "")
+    elif clean is not None:
+        res = f"clean to 2^{clean} bytes"
+        if tlmax is not None and clean < tlmax:
+            res += f" (stopped before -tlmax {tlmax}: see the log)"
     else:
-        res = f"clean to 2^{clean} bytes" if clean else "no complete report"
+        res = "no complete report"
+    fails = sum("FAIL" in a for a in worst)
     line = f"practrand {os.path.basename(path)}: {res}, {seconds or 0:.0f} s" + (
-        f"; anomalies: {'; '.join(worst[:6])}" if worst else "")
+        f"; {len(worst)} anomalies ({fails} FAIL): {'; '.join(worst[:4])}" if worst else "")
     return {"clean": clean, "fail": first_fail, "anomalies": worst, "seconds": seconds,
             "res": res, "line": line}
 
@@ -185,7 +193,8 @@ def write_summary() -> None:
             res = s["res"]
             strong = [a for a in s["anomalies"] if "suspicious" in a.lower() or "FAIL" in a]
             if strong:
-                res += " (" + "; ".join(strong[:3]) + ")"
+                res += (f"; {len(strong)} results suspicious or worse, e.g. "
+                        + "; ".join(strong[:2]))
         else:
             continue
         secs = f"{s['seconds']:.0f}" if s["seconds"] else "?"
