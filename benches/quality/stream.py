@@ -21,10 +21,16 @@ KIND (what the battery sees, word after word):
   uniform24 the 24 bits that uniform_ puts in a float32 (u * 2^24 of float32 uniform_ on
             [0, 1)), 3 bytes per value, little endian: the bits users actually get.
 
---weak ROUNDS replaces ferroinit by Philox4x32 with ROUNDS rounds computed here in NumPy, with
-ferroinit's key (seed low, high word) and counter layout (position low, high, 0, 0): a negative
-control that must fail the batteries. `--weak 10` is Philox4x32-10 and, while ferroinit's
-generator is Philox4x32-10, reproduces its raw stream bit for bit (`check` verifies that).
+--weak ROUNDS replaces ferroinit by Philox4x32 with ROUNDS rounds computed here in NumPy (key =
+seed low, high word; counter = position low, high, 0, 0): a counter-based generator made weak
+on purpose, the negative control that must fail the batteries (Philox4x32-10 was ferroinit
+0.2's generator).
+
+`check` verifies the layouts of the streams, and ferroinit's raw words against AES-128-CTR
+computed here by the `cryptography` package from the stream's definition (README,
+"Determinism"): key = SplitMix64 outputs 1 and 2 of the seed, plaintext of block b = b (8 bytes
+little endian), stream id 0 (4 bytes), 0 (4 bytes); words = the ciphertext as little-endian
+uint32.
 
 --segment I starts the stream at the I-th of disjoint segments of 64 GiB (2^32 blocks of a
 one-stream kind, 2^24 blocks of each of the 256 interleaved streams), so that the separate
@@ -53,6 +59,28 @@ M0, M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 W0, W1 = 0x9E3779B9, 0xBB67AE85
 LO = np.uint64(0xFFFFFFFF)
 S32 = np.uint64(32)
+
+
+def splitmix64_key(seed: int) -> bytes:
+    """The AES-128 key of a seed: SplitMix64 outputs 1 and 2 (state = seed), little endian."""
+    mask, state, out = (1 << 64) - 1, seed, b""
+    for _ in range(2):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        out += (z ^ (z >> 31)).to_bytes(8, "little")
+    return out
+
+
+def aes_words(seed: int, first: int, blocks: int) -> np.ndarray:
+    """ferroinit's stream by its definition, with an independent AES (the cryptography package)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    pt = np.zeros((blocks, 2), np.uint64)
+    pt[:, 0] = (np.arange(blocks, dtype=np.uint64) + np.uint64(first)).astype("<u8")
+    enc = Cipher(algorithms.AES(splitmix64_key(seed)), modes.ECB()).encryptor()
+    return np.frombuffer(enc.update(pt.tobytes()) + enc.finalize(), "<u4").astype(np.uint32)
 
 
 def philox_words(seed: int, first: int, blocks: int, rounds: int) -> np.ndarray:
@@ -158,8 +186,8 @@ def chunks(kind: str, seed: int, weak: int | None, segment: int = 0):
 
 
 def check() -> None:
-    """The streams' layouts against direct random_raw calls, and the NumPy Philox4x32-10
-    against ferroinit's random_raw (equal while ferroinit's generator is Philox4x32-10)."""
+    """The streams' layouts against direct random_raw calls, and ferroinit's random_raw against
+    AES-128-CTR from the `cryptography` package."""
 
     def raw(seed: int, pos: int, n: int) -> np.ndarray:
         g = ferroinit.Generator(seed)
@@ -182,12 +210,11 @@ def check() -> None:
     }
     for k, ok in layouts.items():
         print(f"{k} layout:", "ok" if ok else "WRONG")
-    same = all(np.array_equal(raw(seed, pos, 4096), philox_words(seed, pos, 1024, 10))
+    same = all(np.array_equal(raw(seed, pos, 4096), aes_words(seed, pos, 1024))
                for seed, pos in [(0, 0), (1, 0), (20240607, 12345), (2**64 - 1, 2**32 - 3),
                                  (7, 2**40)])
-    print("NumPy Philox4x32-10 == ferroinit random_raw:",
-          "yes" if same else "no (expected once ferroinit's generator is not Philox4x32-10)")
-    sys.exit(0 if all(layouts.values()) else 1)
+    print("AES-128-CTR (cryptography) == ferroinit random_raw:", "yes" if same else "NO")
+    sys.exit(0 if all(layouts.values()) and same else 1)
 
 
 def bench(kind: str, seed: int, weak: int | None) -> None:
