@@ -5,6 +5,7 @@
 //! range of indices can be produced by itself: the parallel driver and shards rely on it.
 //!
 //! - [`uniform`], [`normal`], [`trunc_normal`]: the distributions.
+//! - [`raw`]: the raw words of the blocks (`random_raw`).
 //! - [`kernel`]: [`BlockKernel`], [`fill_range`] and [`run_kernel`] (the SIMD dispatch of one).
 //! - [`distribution`]: [`Distribution`] and [`Sampler`] (a distribution at a generator position
 //!   and a dtype).
@@ -16,6 +17,7 @@ pub mod distribution;
 pub mod dtype_writer;
 pub mod kernel;
 pub mod normal;
+pub mod raw;
 pub mod trunc_normal;
 pub mod uniform;
 

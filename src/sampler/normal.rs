@@ -8,7 +8,7 @@
 use super::{unit_f64_53, words4, BlockKernel, Distribution, Words4};
 use crate::buffer::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::rng::philox::Philox4x32;
+use crate::rng::aes_ctr::AesCtr;
 use crate::simd::isa::Isa;
 use crate::simd::libm_lanes::{log_positive_normal, SinCos};
 use crate::simd::math::{cos_sin_turns, ln};
@@ -68,7 +68,7 @@ impl Words4 for NormalKernel<f32> {
 impl BlockKernel<f32> for NormalKernel<f32> {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
-    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
+    fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [f32]) {
         words4::<_, L, I>(self, &I::blocks::<L>(rng, block), out);
     }
 }
@@ -76,7 +76,7 @@ impl BlockKernel<f32> for NormalKernel<f32> {
 impl BlockKernel<f64> for NormalKernel<f64> {
     const PER_BLOCK: usize = 2;
     #[inline(always)]
-    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f64]) {
+    fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [f64]) {
         let w = I::blocks::<L>(rng, block);
         let (mut u1, mut angle) = ([0f64; L], [0f64; L]);
         for j in 0..L {
@@ -142,7 +142,7 @@ mod tests {
     fn moments_f32() {
         let d = Normal::new(0.0, 1.0).unwrap();
         let k = d.kernel32((-f32::MAX, f32::MAX));
-        let rng = Philox4x32::new(7, 0);
+        let rng = AesCtr::new(7, 0);
         let mut v = vec![0f32; 1 << 20];
         fill_range::<f32, _, 16, crate::simd::isa::Portable>(&k, &rng, 0, 0, &mut v);
         let n = v.len() as f64;
@@ -155,7 +155,7 @@ mod tests {
     fn any_range_matches_the_whole() {
         let d = Normal::new(1.0, 2.0).unwrap();
         let k = d.kernel32((-f32::MAX, f32::MAX));
-        let rng = Philox4x32::new(99, 0);
+        let rng = AesCtr::new(99, 0);
         let mut whole = vec![0f32; 1000];
         fill_range::<f32, _, 16, crate::simd::isa::Portable>(&k, &rng, 5, 0, &mut whole);
         for (s, e) in [(0, 1), (3, 70), (1, 999), (64, 65), (7, 1000)] {

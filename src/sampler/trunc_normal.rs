@@ -12,7 +12,7 @@
 use super::{interleave4, unit_f64_53, words4, BlockKernel, Distribution, Words4};
 use crate::buffer::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::rng::philox::Philox4x32;
+use crate::rng::aes_ctr::AesCtr;
 use crate::simd::isa::Isa;
 use crate::simd::math::{erfinv_central, norm_cdf, norm_ppf, NormPpf};
 use crate::simd::vector::{self, Pack, Vf, Vu};
@@ -157,7 +157,7 @@ impl CentralKernel<'_> {
 impl BlockKernel<f32> for TruncNormalKernel<f32> {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
-    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
+    fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [f32]) {
         let w = I::blocks::<L>(rng, block);
         if let Some(c) = &self.central {
             let k = CentralKernel {
@@ -183,7 +183,7 @@ impl BlockKernel<f32> for TruncNormalKernel<f32> {
 impl BlockKernel<f64> for TruncNormalKernel<f64> {
     const PER_BLOCK: usize = 2;
     #[inline(always)]
-    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f64]) {
+    fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [f64]) {
         let w = I::blocks::<L>(rng, block);
         let u0: [f64; L] = std::array::from_fn(|j| unit_f64_53(w[0][j], w[1][j]));
         let u1: [f64; L] = std::array::from_fn(|j| unit_f64_53(w[2][j], w[3][j]));
@@ -250,7 +250,7 @@ mod tests {
         // a = mean + 5 std, b = mean + 6 std: the mean of the truncated law is 5.18317.
         let d = TruncNormal::new(0.0, 1.0, 5.0, 6.0).unwrap();
         let k = d.kernel64(interval::<f64>(5.0, 6.0).unwrap());
-        let rng = Philox4x32::new(3, 0);
+        let rng = AesCtr::new(3, 0);
         let mut v = vec![0f64; 200_000];
         fill_range::<f64, _, 16, crate::simd::isa::Portable>(&k, &rng, 0, 0, &mut v);
         assert!(v.iter().all(|&x| (5.0..=6.0).contains(&x)));
