@@ -393,10 +393,13 @@ mod tests {
         unsafe { x86::blocks16_vaes(g, first) }
     }
 
+    #[cfg(target_arch = "x86_64")]
+    type Blocks16 = unsafe fn(&AesCtr, u64) -> [[u32; 16]; 4];
+
     /// The x86 block functions this CPU can run, by name.
     #[cfg(target_arch = "x86_64")]
-    fn x86_levels() -> Vec<(&'static str, unsafe fn(&AesCtr, u64) -> [[u32; 16]; 4])> {
-        let mut v: Vec<(&'static str, unsafe fn(&AesCtr, u64) -> [[u32; 16]; 4])> = Vec::new();
+    fn x86_levels() -> Vec<(&'static str, Blocks16)> {
+        let mut v: Vec<(&'static str, Blocks16)> = Vec::new();
         if is_x86_feature_detected!("aes") && is_x86_feature_detected!("avx2") {
             v.push(("aesni", run_aesni));
         }
