@@ -56,7 +56,7 @@ pub fn blocks_per_column(rows: usize, k: usize) -> u64 {
     (drawn_per_column(rows, k) as u64).div_ceil(2)
 }
 
-/// Philox blocks to 64-bit draws: words (0, 1) then (2, 3) of each block, high word first.
+/// Counter blocks to 64-bit draws: words (0, 1) then (2, 3) of each block, high word first.
 struct Draws;
 
 impl BlockKernel<u64> for Draws {

@@ -193,7 +193,7 @@ impl AesCtr {
     }
 
     /// Raw words of blocks `first..`, in block order (w0, w1, w2, w3 of each block), with the
-    /// software AES (the dispatched version is `crate::sampler::fill_raw`).
+    /// software AES (the dispatched version is `crate::sampler::raw::fill_raw`).
     pub fn fill_raw(&self, first: u64, out: &mut [u32]) {
         for (i, chunk) in out.chunks_mut(4).enumerate() {
             let b = self.blocks::<1>(first.wrapping_add(i as u64));

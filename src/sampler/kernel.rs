@@ -1,4 +1,4 @@
-//! The machinery every sampler shares: a [`BlockKernel`] turns Philox blocks into values,
+//! The machinery every sampler shares: a [`BlockKernel`] turns counter blocks into values,
 //! [`fill_range`] writes any index range with one, and [`run_kernel`] runs it on the detected
 //! SIMD level (through [`crate::simd::dispatch`], which this layer implements a
 //! [`Kernel`] for).
@@ -11,11 +11,11 @@ use crate::simd::isa::Isa;
 use crate::simd::vector::{Row16, Vf};
 use crate::simd::Kernel;
 
-/// Turns `L` consecutive Philox blocks into `PER_BLOCK * L` values.
+/// Turns `L` consecutive counter blocks into `PER_BLOCK * L` values.
 pub trait BlockKernel<T>: Sync {
     const PER_BLOCK: usize;
     /// `out.len() == Self::PER_BLOCK * L`; `block` is the absolute block position.
-    /// `I` supplies the Philox rounds for the caller's instruction set.
+    /// `I` supplies the AES block function for the caller's instruction set.
     fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [T]);
 }
 

@@ -1,6 +1,6 @@
-//! The samplers: one distribution per file, each a [`BlockKernel`] from Philox blocks to values.
+//! The samplers: one distribution per file, each a [`BlockKernel`] from counter blocks to values.
 //!
-//! Invariant: the value at logical index `i` of a call depends only on the Philox block
+//! Invariant: the value at logical index `i` of a call depends only on the counter block
 //! `base + i / per_block` (and the word `i % per_block` in it) and the parameters, so any
 //! range of indices can be produced by itself: the parallel driver and shards rely on it.
 //!

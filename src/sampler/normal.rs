@@ -1,5 +1,5 @@
 //! Normal `N(mean, std^2)` by Box-Muller: every pair of values consumes exactly two uniforms
-//! (no rejection loop), so the value at an index is a fixed function of one Philox block.
+//! (no rejection loop), so the value at an index is a fixed function of one counter block.
 //!
 //! float32 stream: block words (w0, w1) give values 0 and 1, (w2, w3) give values 2 and 3;
 //! radius `sqrt(-2 ln u)` with `u = (w >> 1) 2^-31 + 2^-32` (|z| up to 6.66), angle `2 pi w / 2^32`.
