@@ -6,6 +6,8 @@ use ferroinit::buffer::element::DType;
 use ferroinit::init::fill::Writer;
 use ferroinit::rng::aes_ctr::AesCtr;
 use ferroinit::sampler::raw::fill_raw;
+use ferroinit::simd::isa::Isa;
+use ferroinit::simd::{dispatch, Kernel};
 
 /// Seconds of CPU time of the calling thread: on a shared, noisy machine the time the thread
 /// spends descheduled would otherwise count as kernel time.
@@ -45,7 +47,54 @@ fn bench<W: Writer>(name: &str, w: &W) {
     );
 }
 
+/// XOR of every word of `blocks` blocks, through the level's block function alone (the
+/// lane-wise accumulation vectorizes, so almost all the time is the AES).
+struct XorBlocks<'a> {
+    rng: &'a AesCtr,
+    blocks: u64,
+    acc: &'a mut u32,
+}
+
+impl Kernel for XorBlocks<'_> {
+    #[inline(always)]
+    fn run<const L: usize, I: Isa>(self) {
+        let mut acc = [0u32; L];
+        let mut b = 0;
+        while b < self.blocks {
+            let w = I::blocks::<L>(self.rng, b);
+            for row in &w {
+                for (a, &x) in acc.iter_mut().zip(row) {
+                    *a ^= x;
+                }
+            }
+            b += L as u64;
+        }
+        *self.acc ^= acc.iter().fold(0, |a, &x| a ^ x);
+    }
+}
+
 fn main() {
+    {
+        let rng = AesCtr::new(1, 0);
+        let blocks = 1u64 << 14;
+        let mut acc = 0u32;
+        let mut best = f64::MAX;
+        for _ in 0..400 {
+            let t = thread_seconds();
+            dispatch(XorBlocks {
+                rng: &rng,
+                blocks,
+                acc: &mut acc,
+            });
+            best = best.min(thread_seconds() - t);
+        }
+        println!(
+            "{:>14}: {:6.2} Gword/s  ({}, {acc:08x})",
+            "aes blocks",
+            blocks as f64 * 4.0 / best / 1e9,
+            ferroinit::simd::level().name()
+        );
+    }
     {
         // The block function alone, on the detected level, through the same dispatch as the
         // samplers (FERROINIT_FORCE_SCALAR=1: the software AES).

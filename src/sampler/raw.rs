@@ -12,7 +12,17 @@ impl BlockKernel<u32> for RawWords {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
     fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [u32]) {
-        interleave4::<u32, L, I>(&I::blocks::<L>(rng, block), out);
+        let w = I::blocks::<L>(rng, block);
+        if L == 16 {
+            // The level's float32 transpose moves 32-bit lanes without looking at them (no
+            // arithmetic, so NaN patterns pass unchanged): the words as f32 bit patterns.
+            // SAFETY: L == 16; u32 and f32 have the same size and alignment, and every bit
+            // pattern is a valid f32.
+            let v = unsafe { &*(&w as *const [[u32; L]; 4] as *const [[f32; 16]; 4]) };
+            let o = unsafe { &mut *(out as *mut [u32] as *mut [f32]) };
+            return I::interleave16(v, o);
+        }
+        interleave4::<u32, L, I>(&w, out);
     }
 }
 
