@@ -108,6 +108,19 @@ impl LaneFn<1> for Radius {
     }
 }
 
+impl NormalKernel<f32> {
+    /// The float32 kernel of `N(mean, std^2)` clamped to `[lo, hi]` (for windows of
+    /// `trunc_normal_` wider than this sampler's reach, [`MAX_ABS_Z32`]).
+    pub(crate) fn new_f32(mean: f32, std: f32, lo: f32, hi: f32) -> Self {
+        NormalKernel { mean, std, lo, hi }
+    }
+}
+
+/// The largest `|z|` the float32 stream's Box-Muller can return: the radius of the smallest
+/// uniform, `u = 2^-32`, is `sqrt(64 ln 2) = 6.6604`, and `|cos|, |sin| <= 1`
+/// (`largest_radius_is_the_reach` checks the radius as computed by `ln`).
+pub(crate) const MAX_ABS_Z32: f64 = 6.6605;
+
 impl Distribution for Normal {
     type K32 = NormalKernel<f32>;
     type K64 = NormalKernel<f64>;
@@ -149,6 +162,20 @@ mod tests {
         let m = v.iter().map(|&x| x as f64).sum::<f64>() / n;
         let var = v.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n;
         assert!(m.abs() < 5e-3 && (var - 1.0).abs() < 5e-3, "{m} {var}");
+    }
+
+    #[test]
+    fn largest_radius_is_the_reach() {
+        // The radius falls as the word grows; the smallest words give the largest radii.
+        let r0 = radius::<f32>(0) as f64;
+        assert!(
+            (r0 - (64.0 * std::f64::consts::LN_2).sqrt()).abs() < 1e-5,
+            "{r0}"
+        );
+        assert!(r0 <= MAX_ABS_Z32, "{r0}");
+        for w in 0..1 << 16 {
+            assert!(radius::<f32>(w) as f64 <= r0, "{w}");
+        }
     }
 
     #[test]
