@@ -58,10 +58,27 @@ impl Words4 for NormalKernel<f32> {
         // Both pairs at once (a Pack of two), so the two chains of dependent operations overlap.
         let Pack([r0, r1]) = radius::<Pack<V, 2>>(Pack([w0, w2]));
         let (Pack([c0, c1]), Pack([s0, s1])) = cos_sin_turns::<Pack<V, 2>>(Pack([w1, w3]));
-        let (mean, std) = (V::splat(self.mean), V::splat(self.std));
-        let (lo, hi) = (V::splat(self.lo), V::splat(self.hi));
-        // Clamped to the finite range: mean + std * z may overflow for huge std.
-        [r0 * c0, r0 * s0, r1 * c1, r1 * s1].map(|z| vector::clamp(mean + std * z, lo, hi))
+        // Spelled out, not `array::map` with a closure: shared by normal_ and the wide
+        // trunc_normal_ window, the closure was compiled once outside the level's target
+        // features and normal_ ran at a quarter of its speed.
+        [
+            self.place(r0 * c0),
+            self.place(r0 * s0),
+            self.place(r1 * c1),
+            self.place(r1 * s1),
+        ]
+    }
+}
+
+impl NormalKernel<f32> {
+    /// `mean + std z`, clamped to the finite range (it may overflow for huge std).
+    #[inline(always)]
+    fn place<V: Vf>(&self, z: V) -> V {
+        vector::clamp(
+            V::splat(self.mean) + V::splat(self.std) * z,
+            V::splat(self.lo),
+            V::splat(self.hi),
+        )
     }
 }
 
