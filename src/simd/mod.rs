@@ -15,7 +15,8 @@
 //! against the scalar form; and the vector types' own tests use them. A sampler calls them as
 //! it calls any vector operation.
 //!
-//! Imports: [`crate::rng`] (the block functions [`isa`] wraps); [`crate::buffer::element`] in tests only.
+//! Imports: [`crate::rng`] (the block functions [`isa`] wraps); [`crate::buffer::element`] in
+//! tests only.
 //! Nothing here names a sampler: [`dispatch()`] takes the [`Kernel`] trait it defines.
 
 pub mod dispatch;
