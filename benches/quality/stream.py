@@ -23,8 +23,8 @@ KIND (what the battery sees, word after word):
 
 --weak ROUNDS replaces ferroinit by Philox4x32 with ROUNDS rounds computed here in NumPy, with
 ferroinit's key (seed low, high word) and counter layout (position low, high, 0, 0): a negative
-control that must fail the batteries. `--weak 10` is Philox4x32-10 and, while ferroinit's
-generator is Philox4x32-10, reproduces its raw stream bit for bit (`check` verifies that).
+control that must fail the batteries. `--weak 10` is Philox4x32-10, which was ferroinit's
+generator until 0.2 (since 0.3 it is AES-128-CTR, so `check` reports the two as different).
 
 --segment I starts the stream at the I-th of disjoint segments of 64 GiB (2^32 blocks of a
 one-stream kind, 2^24 blocks of each of the 256 interleaved streams), so that the separate
@@ -186,7 +186,7 @@ def check() -> None:
                for seed, pos in [(0, 0), (1, 0), (20240607, 12345), (2**64 - 1, 2**32 - 3),
                                  (7, 2**40)])
     print("NumPy Philox4x32-10 == ferroinit random_raw:",
-          "yes" if same else "no (expected once ferroinit's generator is not Philox4x32-10)")
+          "yes" if same else "no (expected: ferroinit's generator is AES-128-CTR since 0.3)")
     sys.exit(0 if all(layouts.values()) else 1)
 
 
