@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# RNG quality: pipe ferroinit.Generator.random_raw (the raw Philox4x32-10 stream, uint32 words
+# RNG quality: pipe ferroinit.Generator.random_raw (the raw AES-128-CTR stream, uint32 words
 # in native byte order) into dieharder as raw binary on stdin (-g 200, stdin_input_raw).
 #
 # Usage: benches/dieharder.sh [SEED] [-- extra dieharder args]

@@ -4,8 +4,10 @@
 
 use ferroinit::buffer::element::DType;
 use ferroinit::init::fill::Writer;
-use ferroinit::rng::philox::Philox4x32;
-use ferroinit::simd::isa::{Avx2, Isa};
+use ferroinit::rng::aes_ctr::AesCtr;
+use ferroinit::sampler::raw::fill_raw;
+use ferroinit::simd::isa::Isa;
+use ferroinit::simd::{dispatch, Kernel};
 
 /// Seconds of CPU time of the calling thread: on a shared, noisy machine the time the thread
 /// spends descheduled would otherwise count as kernel time.
@@ -45,44 +47,77 @@ fn bench<W: Writer>(name: &str, w: &W) {
     );
 }
 
-#[target_feature(enable = "avx2,fma,bmi2")]
-unsafe fn philox_words(rng: &Philox4x32, blocks: u64) -> u32 {
-    // Lane-wise accumulation vectorizes; a scalar fold over the 64 words would cost as much
-    // as the generator.
-    let mut acc = [0u32; 16];
-    let mut b = 0;
-    while b < blocks {
-        let w = <Avx2 as Isa>::blocks::<16>(rng, b);
-        for row in &w {
-            for (a, &x) in acc.iter_mut().zip(row) {
-                *a ^= x;
+/// XOR of every word of `blocks` blocks, through the level's block function alone (the
+/// lane-wise accumulation vectorizes, so almost all the time is the AES).
+struct XorBlocks<'a> {
+    rng: &'a AesCtr,
+    blocks: u64,
+    acc: &'a mut u32,
+}
+
+impl Kernel for XorBlocks<'_> {
+    #[inline(always)]
+    fn run<const L: usize, I: Isa>(self) {
+        let mut acc = [0u32; L];
+        let mut b = 0;
+        while b < self.blocks {
+            let w = I::blocks::<L>(self.rng, b);
+            for row in &w {
+                for (a, &x) in acc.iter_mut().zip(row) {
+                    *a ^= x;
+                }
             }
+            b += L as u64;
         }
-        b += 16;
+        *self.acc ^= acc.iter().fold(0, |a, &x| a ^ x);
     }
-    acc.iter().fold(0, |a, &x| a ^ x)
 }
 
 fn main() {
     {
-        let rng = Philox4x32::new(1, 0);
-        let mut best = f64::MAX;
+        let rng = AesCtr::new(1, 0);
         let blocks = 1u64 << 14;
-        let mut acc = 0;
+        let mut acc = 0u32;
+        let mut best = f64::MAX;
         for _ in 0..400 {
             let t = thread_seconds();
-            acc ^= unsafe { philox_words(&rng, blocks) };
+            dispatch(XorBlocks {
+                rng: &rng,
+                blocks,
+                acc: &mut acc,
+            });
             best = best.min(thread_seconds() - t);
         }
         println!(
-            "philox words: {:6.2} Gword/s ({acc})",
-            blocks as f64 * 4.0 / best / 1e9
+            "{:>14}: {:6.2} Gword/s  ({}, {acc:08x})",
+            "aes blocks",
+            blocks as f64 * 4.0 / best / 1e9,
+            ferroinit::simd::level().name()
+        );
+    }
+    {
+        // The block function alone, on the detected level, through the same dispatch as the
+        // samplers (FERROINIT_FORCE_SCALAR=1: the software AES).
+        let rng = AesCtr::new(1, 0);
+        let mut words = vec![0u32; 1 << 16];
+        let mut best = f64::MAX;
+        for _ in 0..400 {
+            let t = thread_seconds();
+            fill_raw(&rng, 0, &mut words);
+            best = best.min(thread_seconds() - t);
+        }
+        println!(
+            "{:>14}: {:6.2} Gword/s  ({}, {:08x})",
+            "aes words",
+            words.len() as f64 / best / 1e9,
+            ferroinit::simd::level().name(),
+            words.iter().fold(0, |a, &x| a ^ x)
         );
     }
     use ferroinit::sampler::{
         normal::Normal, trunc_normal::TruncNormal, uniform::Uniform, Sampler,
     };
-    let rng = Philox4x32::new(1, 0);
+    let rng = AesCtr::new(1, 0);
     let u = Sampler::new(&Uniform::new(-1.0, 1.0).unwrap(), DType::F32, rng, 0).unwrap();
     bench("uniform", &u);
     let nrm = Sampler::new(&Normal::new(0.0, 1.0).unwrap(), DType::F32, rng, 0).unwrap();

@@ -5,7 +5,7 @@
 //! bottom; a layer imports only from layers below it (see `docs/architecture.md`):
 //!
 //! - [`error`]: the crate's error type (each variant names the Python exception).
-//! - [`rng`]: Philox4x32-10 and the generator (seed + position). A leaf.
+//! - [`rng`]: AesCtr-10 and the generator (seed + position). A leaf.
 //! - [`buffer`]: element types, strided layouts and shards, allocation, DLPack structures.
 //! - [`simd`]: SIMD levels and runtime dispatch, vector types, the lane math on them.
 //! - [`sampler`]: the distributions, one per file, and the dtype writers.

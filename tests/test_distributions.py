@@ -175,6 +175,10 @@ TRUNC_PARAMS = [
     pytest.param(0.0, 1.0, -1.0, 3.0, "both", id="asymmetric"),
     pytest.param(0.0, 1.0, 0.0, 100.0, "both", id="half-normal"),
     pytest.param(0.0, 1.0, -100.0, 100.0, "both", id="wide"),
+    # float32: windows past the normal sampler's reach (6.67 std) are the clamped normal
+    pytest.param(0.0, 0.02, -2.0, 2.0, "both", id="transformer-std-0.02"),
+    pytest.param(0.3, 0.5, -3.05, 4.3, "both", id="just-past-normal-reach"),
+    pytest.param(0.0, 1.0, -6.6, 6.6, "both", id="just-inside-normal-reach"),
     pytest.param(0.0, 1.0, 5.0, 6.0, "both", id="deep-right-5-6"),
     pytest.param(0.0, 1.0, -6.0, -5.0, "both", id="deep-left-5-6"),
     pytest.param(2.0, 0.5, 4.5, 5.0, "both", id="deep-right-shifted"),
@@ -241,6 +245,8 @@ TRUNC_SUPPORT = [
     (0.0, 1e-6, -0.1, 0.1),  # values concentrate near 0: subnormal float16 range
     (100.0, 1.0, 99.9, 100.1),
     (0.0, 1.0, 0.7, 0.70001),
+    (0.0, 1.0, -6.67, 6.67),  # the smallest window the float32 stream samples as a normal
+    (0.5, 0.02, -2.0, 2.0),
 ]
 
 

@@ -22,7 +22,7 @@ RANDOM_INITS = {e.allocating: (e.test_args, e.ndim[0]) for e in _registry.select
 INIT_IDS = list(RANDOM_INITS)
 
 # (global_shape, shard shape, offset). Offsets deliberately straddle the 4-element (2 for
-# float64) Philox blocks; column shards and blocks have runs that are not contiguous globally.
+# float64) counter blocks; column shards and blocks have runs that are not contiguous globally.
 SHARDS = [
     # 1-D
     ((1001,), (1,), (0,)),
@@ -79,7 +79,7 @@ def assert_bitwise(got: np.ndarray, want: np.ndarray, label: str = "") -> None:
 
 
 def blocks(n: int, dtype) -> int:
-    """Philox blocks a fill of n elements advances by (the API contract)."""
+    """Counter blocks a fill of n elements advances by (the API contract)."""
     per = 2 if np.dtype(dtype) == np.float64 else 4
     return -(-n // per)
 

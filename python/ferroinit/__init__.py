@@ -45,7 +45,7 @@ __all__ = [
     "simd_level",
 ]
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 GeneratorLike = Union[int, Generator, None]
 Shape = Union[int, Sequence[int]]

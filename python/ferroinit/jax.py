@@ -16,7 +16,7 @@ maps to the ferroinit generator with seed ``(hi << 32) | lo`` at position 0
 ``s < 2**64`` with ``jax_enable_x64``) have data ``[s >> 32, s & 0xffffffff]``: the stream of
 ``generator=s`` in the rest of ferroinit. Different keys, ``jax.random.split`` and
 ``jax.random.fold_in`` children included, have different 64-bit data (jax's Threefry output)
-and so different Philox keys: independent streams, not offsets into one stream.
+and so different seeds: independent streams, not offsets into one stream.
 
 **Eager** calls write the values straight into Rust-allocated memory that becomes the
 ``jax.Array`` through DLPack without a copy (the result is committed to the CPU device,

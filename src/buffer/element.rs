@@ -32,7 +32,7 @@ impl DType {
         }
     }
 
-    /// Elements drawn from one Philox block (four 32-bit words): one word per value for the
+    /// Elements drawn from one counter block (four 32-bit words): one word per value for the
     /// 32-bit-or-narrower family, two per value for float64.
     pub fn per_block(self) -> u64 {
         match self {

@@ -8,8 +8,8 @@ use crate::error::{check_finite, Error, Result};
 use crate::init::fans;
 use crate::init::fill::{fill, Constant, Poll, Writer};
 use crate::init::{orthogonal, sparse, structured};
+use crate::rng::aes_ctr::AesCtr;
 use crate::rng::generator::Generator;
-use crate::rng::philox::Philox4x32;
 use crate::sampler::normal::Normal;
 use crate::sampler::trunc_normal::TruncNormal;
 use crate::sampler::uniform::Uniform;
@@ -18,10 +18,16 @@ use crate::sampler::{Distribution, Sampler};
 /// Samples `d` into the view: one block per `per_block` elements of the *global* array, so
 /// shards of one array advance a generator in step.
 fn sample<D: Distribution>(layout: &Layout, d: &D, gen: &Generator, poll: Poll<'_>) -> Result<()> {
-    Sampler::new(d, layout.dtype, Philox4x32::new(0, 0), 0)?; // dtype-dependent checks
+    Sampler::new(d, layout.dtype, AesCtr::new(0, 0), 0)?; // dtype-dependent checks
     let (seed, base) = gen.reserve(layout.dtype.blocks_for(layout.global_len));
-    let s = Sampler::new(d, layout.dtype, Philox4x32::new(seed, 0), base)?;
+    let s = Sampler::new(d, layout.dtype, AesCtr::new(seed, 0), base)?;
     fill(layout, &s, poll)
+}
+
+/// The raw 32-bit stream: words of blocks `first..` in order (advances by `ceil(n / 4)`).
+pub fn random_raw(gen: &Generator, out: &mut [u32]) {
+    let (seed, first) = gen.reserve((out.len() as u64).div_ceil(4));
+    crate::sampler::raw::fill_raw(&AesCtr::new(seed, 0), first, out);
 }
 
 pub fn uniform_(l: &Layout, a: f64, b: f64, gen: &Generator, poll: Poll<'_>) -> Result<()> {
@@ -217,7 +223,7 @@ fn orthogonal_typed<T: orthogonal::Elem>(
     };
     let normal = Normal::new(0.0, 1.0)?;
     let (seed, base) = gen.reserve(T::DTYPE.blocks_for(l.len as u64));
-    let s = Sampler::new(&normal, T::DTYPE, Philox4x32::new(seed, 0), base)?;
+    let s = Sampler::new(&normal, T::DTYPE, AesCtr::new(seed, 0), base)?;
     // float32/float64 samplers never use the scratch vector.
     let draw = |first: u64, out: &mut [T]| s.fill(first, out, &mut Vec::new());
     if in_place {
@@ -330,14 +336,14 @@ pub fn sparse_(l: &Layout, sparsity: f64, std: f64, gen: &Generator, poll: Poll<
         "sparse_",
         "each column's zero rows are drawn over the whole column",
     )?;
-    Sampler::new(&normal, l.dtype, Philox4x32::new(0, 0), 0)?;
+    Sampler::new(&normal, l.dtype, AesCtr::new(0, 0), 0)?;
     let mask_blocks = (cols as u64).saturating_mul(sparse::blocks_per_column(rows, k));
     let (seed, base) = gen.reserve(l.dtype.blocks_for(l.len as u64).max(mask_blocks));
     if l.len == 0 {
         return Ok(());
     }
-    let values = Sampler::new(&normal, l.dtype, Philox4x32::new(seed, 0), base)?;
-    let mask = Philox4x32::new(seed, sparse::MASK_STREAM);
+    let values = Sampler::new(&normal, l.dtype, AesCtr::new(seed, 0), base)?;
+    let mask = AesCtr::new(seed, sparse::MASK_STREAM);
     let plan = sparse::Plan::new(l, k, mask, base, &values);
     match l.dtype {
         DType::F16 => sparse::run::<half::f16>(&plan, poll),

@@ -24,7 +24,7 @@ use crate::buffer::element::Element;
 use crate::buffer::layout::Layout;
 use crate::error::{Error, Result};
 use crate::init::fill::Poll;
-use crate::rng::philox::Philox4x32;
+use crate::rng::aes_ctr::AesCtr;
 use crate::sampler::normal::Normal;
 use crate::sampler::{BlockKernel, Sampler};
 use crate::simd::isa::Isa;
@@ -56,13 +56,13 @@ pub fn blocks_per_column(rows: usize, k: usize) -> u64 {
     (drawn_per_column(rows, k) as u64).div_ceil(2)
 }
 
-/// Philox blocks to 64-bit draws: words (0, 1) then (2, 3) of each block, high word first.
+/// Counter blocks to 64-bit draws: words (0, 1) then (2, 3) of each block, high word first.
 struct Draws;
 
 impl BlockKernel<u64> for Draws {
     const PER_BLOCK: usize = 2;
     #[inline(always)]
-    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [u64]) {
+    fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [u64]) {
         let w = I::blocks::<L>(rng, block);
         let out = &mut out[..2 * L];
         for j in 0..L {
@@ -116,7 +116,7 @@ fn nonzero_bits(draws: &[u64], rows: usize, k: usize, bits: &mut [u64]) {
 
 /// Column `col`'s nonzero rows, ascending (exactly `rows - k` of them): the reference form
 /// of what [`fill_panel`] computes for a whole panel at once.
-pub fn nonzero_rows(rng: &Philox4x32, base: u64, col: usize, rows: usize, k: usize) -> Vec<u32> {
+pub fn nonzero_rows(rng: &AesCtr, base: u64, col: usize, rows: usize, k: usize) -> Vec<u32> {
     let bpc = blocks_per_column(rows, k);
     let mut draws = vec![0u64; 2 * bpc as usize];
     crate::sampler::run_kernel(
@@ -139,7 +139,7 @@ pub struct Plan<'a> {
     rows: usize,
     cols: usize,
     k: usize,
-    mask: Philox4x32,
+    mask: AesCtr,
     base: u64,
     values: &'a Sampler<Normal>,
     /// Memory strides in elements of a row step and a column step.
@@ -176,7 +176,7 @@ impl<'a> Plan<'a> {
     pub fn new(
         layout: &'a Layout,
         k: usize,
-        mask: Philox4x32,
+        mask: AesCtr,
         base: u64,
         values: &'a Sampler<Normal>,
     ) -> Self {
@@ -512,7 +512,7 @@ mod tests {
     use super::*;
 
     fn rows_of(seed: u64, base: u64, col: usize, rows: usize, k: usize) -> Vec<u32> {
-        nonzero_rows(&Philox4x32::new(seed, MASK_STREAM), base, col, rows, k)
+        nonzero_rows(&AesCtr::new(seed, MASK_STREAM), base, col, rows, k)
     }
 
     #[test]
@@ -601,7 +601,7 @@ mod tests {
         for k in [3, 2] {
             let mut count = std::collections::HashMap::new();
             let n = 20_000;
-            let rng = Philox4x32::new(11, MASK_STREAM);
+            let rng = AesCtr::new(11, MASK_STREAM);
             for c in 0..n {
                 *count
                     .entry(nonzero_rows(&rng, 7, c, 5, k))
@@ -649,8 +649,8 @@ mod tests {
             )
             .unwrap();
             let normal = Normal::new(0.0, 0.5).unwrap();
-            let s = Sampler::new(&normal, T::DTYPE, Philox4x32::new(42, 0), 1000).unwrap();
-            let rng = Philox4x32::new(42, MASK_STREAM);
+            let s = Sampler::new(&normal, T::DTYPE, AesCtr::new(42, 0), 1000).unwrap();
+            let rng = AesCtr::new(42, MASK_STREAM);
             let mut want = vec![T::default(); rows * cols]; // C order
             let mut vals = vec![T::default(); nz];
             for c in 0..cols {

@@ -41,13 +41,13 @@ impl PyGenerator {
         })
     }
 
-    /// The seed (the Philox key), in [0, 2**64).
+    /// The seed (the source of the AES-128 key), in [0, 2**64).
     #[getter]
     fn seed(&self) -> u64 {
         self.inner.seed()
     }
 
-    /// The position: the next unused 128-bit Philox counter block.
+    /// The position: the next unused 128-bit counter block.
     #[getter]
     fn position(&self) -> u64 {
         self.inner.position()
@@ -80,7 +80,7 @@ impl PyGenerator {
             .map_err(|_| PyMemoryError::new_err(format!("cannot allocate {n} words")))?;
         v.resize(n, 0);
         let g = &self.inner;
-        py.detach(|| g.random_raw(&mut v));
+        py.detach(|| crate::init::random_raw(g, &mut v));
         Ok(PyArray1::from_vec(py, v))
     }
 

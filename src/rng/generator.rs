@@ -1,10 +1,9 @@
-//! The generator: a seed (the Philox key) and a position (a 64-bit block counter).
+//! The generator: a seed (the AES key's source) and a position (a 64-bit block counter).
 //!
 //! Invariant: a call reserves its whole block range with one atomic add before it writes, so
 //! calls that share a generator, from any number of threads, never get overlapping ranges; what
 //! each call gets depends on the order in which the calls reserve.
 
-use super::philox::Philox4x32;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// torch's default seed, so an unseeded program is still reproducible.
@@ -37,15 +36,9 @@ impl Generator {
         self.position.store(position, Ordering::Release);
     }
 
-    /// Reserves `blocks` blocks and returns (the Philox key for `stream`, the first block).
+    /// Reserves `blocks` blocks and returns (the seed, the first block).
     pub fn reserve(&self, blocks: u64) -> (u64, u64) {
         let first = self.position.fetch_add(blocks, Ordering::AcqRel);
         (self.seed(), first)
-    }
-
-    /// The raw 32-bit stream: words of blocks `first..` in order (advances by `ceil(n / 4)`).
-    pub fn random_raw(&self, out: &mut [u32]) {
-        let (seed, first) = self.reserve((out.len() as u64).div_ceil(4));
-        Philox4x32::new(seed, 0).fill_raw(first, out);
     }
 }

@@ -6,7 +6,7 @@ use super::dtype_writer::{round_to_bf16, round_to_f16};
 use super::kernel::{cast_slice_mut, run_kernel, BlockKernel};
 use crate::buffer::element::{interval, DType, Element};
 use crate::error::Result;
-use crate::rng::philox::Philox4x32;
+use crate::rng::aes_ctr::AesCtr;
 use half::{bf16, f16};
 
 /// A distribution ready to sample one dtype: its float32-stream and float64-stream kernels.
@@ -21,7 +21,7 @@ pub trait Distribution: Sync {
 
 /// A distribution bound to a generator position and a dtype: writes any index range.
 pub struct Sampler<D: Distribution> {
-    rng: Philox4x32,
+    rng: AesCtr,
     base: u64,
     k32: D::K32,
     k64: D::K64,
@@ -32,7 +32,7 @@ pub struct Sampler<D: Distribution> {
 impl<D: Distribution> Sampler<D> {
     /// Validates that the dtype has values inside the support (the only check that depends
     /// on the dtype), so a call fails before it writes.
-    pub fn new(dist: &D, dtype: DType, rng: Philox4x32, base: u64) -> Result<Self> {
+    pub fn new(dist: &D, dtype: DType, rng: AesCtr, base: u64) -> Result<Self> {
         let (lo, hi) = dist.support();
         // Only the dtype's own interval must be non-empty (a subnormal float64 window has no
         // float32 value); the other stream gets its widest bounds and is never used.

@@ -1,4 +1,4 @@
-//! The machinery every sampler shares: a [`BlockKernel`] turns Philox blocks into values,
+//! The machinery every sampler shares: a [`BlockKernel`] turns counter blocks into values,
 //! [`fill_range`] writes any index range with one, and [`run_kernel`] runs it on the detected
 //! SIMD level (through [`crate::simd::dispatch`], which this layer implements a
 //! [`Kernel`] for).
@@ -6,17 +6,17 @@
 //! Invariant: the value at logical index `i` depends only on block `base + i / PER_BLOCK`
 //! (and the word `i % PER_BLOCK` in it), so any range of indices can be produced by itself.
 
-use crate::rng::philox::Philox4x32;
+use crate::rng::aes_ctr::AesCtr;
 use crate::simd::isa::Isa;
 use crate::simd::vector::{Row16, Vf};
 use crate::simd::Kernel;
 
-/// Turns `L` consecutive Philox blocks into `PER_BLOCK * L` values.
+/// Turns `L` consecutive counter blocks into `PER_BLOCK * L` values.
 pub trait BlockKernel<T>: Sync {
     const PER_BLOCK: usize;
     /// `out.len() == Self::PER_BLOCK * L`; `block` is the absolute block position.
-    /// `I` supplies the Philox rounds for the caller's instruction set.
-    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [T]);
+    /// `I` supplies the AES block function for the caller's instruction set.
+    fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [T]);
 }
 
 /// Writes the values at logical indices `first..first + out.len()` of a call whose first
@@ -24,7 +24,7 @@ pub trait BlockKernel<T>: Sync {
 #[inline(always)]
 pub fn fill_range<T: Copy + Default, K: BlockKernel<T>, const L: usize, I: Isa>(
     k: &K,
-    rng: &Philox4x32,
+    rng: &AesCtr,
     base: u64,
     first: u64,
     out: &mut [T],
@@ -63,7 +63,7 @@ pub fn fill_range<T: Copy + Default, K: BlockKernel<T>, const L: usize, I: Isa>(
 /// One [`fill_range`] call, as the work the SIMD dispatcher compiles per level.
 struct FillRange<'a, T, K> {
     k: &'a K,
-    rng: &'a Philox4x32,
+    rng: &'a AesCtr,
     base: u64,
     first: u64,
     out: &'a mut [T],
@@ -79,7 +79,7 @@ impl<T: Copy + Default, K: BlockKernel<T>> Kernel for FillRange<'_, T, K> {
 /// Runs [`fill_range`] with the kernel compiled for the detected SIMD level.
 pub fn run_kernel<T: Copy + Default, K: BlockKernel<T>>(
     k: &K,
-    rng: &Philox4x32,
+    rng: &AesCtr,
     base: u64,
     first: u64,
     out: &mut [T],

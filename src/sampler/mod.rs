@@ -1,10 +1,11 @@
-//! The samplers: one distribution per file, each a [`BlockKernel`] from Philox blocks to values.
+//! The samplers: one distribution per file, each a [`BlockKernel`] from counter blocks to values.
 //!
-//! Invariant: the value at logical index `i` of a call depends only on the Philox block
+//! Invariant: the value at logical index `i` of a call depends only on the counter block
 //! `base + i / per_block` (and the word `i % per_block` in it) and the parameters, so any
 //! range of indices can be produced by itself: the parallel driver and shards rely on it.
 //!
 //! - [`uniform`], [`normal`], [`trunc_normal`]: the distributions.
+//! - [`raw`]: the raw words of the blocks (`random_raw`).
 //! - [`kernel`]: [`BlockKernel`], [`fill_range`] and [`run_kernel`] (the SIMD dispatch of one).
 //! - [`distribution`]: [`Distribution`] and [`Sampler`] (a distribution at a generator position
 //!   and a dtype).
@@ -16,6 +17,7 @@ pub mod distribution;
 pub mod dtype_writer;
 pub mod kernel;
 pub mod normal;
+pub mod raw;
 pub mod trunc_normal;
 pub mod uniform;
 

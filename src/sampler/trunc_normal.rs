@@ -6,13 +6,20 @@
 //!
 //! The float32 stream of a central window (`|alpha|, |beta| <= 2.9`, which includes the default
 //! `[-2 std, 2 std]`) uses a float32 `erfinv` instead (relative error < 4e-7, below float32's
-//! own resolution after rounding): there float32 loses nothing, and it vectorizes. Which path
-//! a call takes depends only on its parameters.
+//! own resolution after rounding): there float32 loses nothing, and it vectorizes.
+//!
+//! The float32 stream of a window that contains `[-WIDE_LIMIT std, WIDE_LIMIT std]` around the
+//! mean (6.67 std, e.g. the transformer init `std=0.02, a=-2, b=2`, a window of +-100 std) is
+//! the float32 normal sampler clamped to `[a, b]`: that sampler never goes beyond 6.6605 std
+//! ([`super::normal::MAX_ABS_Z32`]), so inside such a window truncation removes nothing it
+//! could produce (the normal law's mass beyond 6.67 std is 2.6e-11), and the clamp only keeps
+//! rounding inside `[a, b]`. Which path a call takes depends only on its parameters.
 
+use super::normal::{NormalKernel, MAX_ABS_Z32};
 use super::{interleave4, unit_f64_53, words4, BlockKernel, Distribution, Words4};
 use crate::buffer::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::rng::philox::Philox4x32;
+use crate::rng::aes_ctr::AesCtr;
 use crate::simd::isa::Isa;
 use crate::simd::math::{erfinv_central, norm_cdf, norm_ppf, NormPpf};
 use crate::simd::vector::{self, Pack, Vf, Vu};
@@ -114,9 +121,16 @@ struct Central {
 /// Largest |alpha|, |beta| for the float32 central path (erfinv's central branch covers 2.93).
 const CENTRAL_LIMIT: f64 = 2.9;
 
+/// Smallest `-alpha`, `beta` for the float32 normal-and-clamp path: above the normal sampler's
+/// reach ([`MAX_ABS_Z32`] = 6.6605), so the clamp never cuts the normal law it samples.
+const WIDE_LIMIT: f64 = 6.67;
+const _: () = assert!(WIDE_LIMIT > MAX_ABS_Z32);
+
 pub struct TruncNormalKernel<T> {
     w: Window,
     central: Option<Central>,
+    /// The float32 path of windows wider than [`WIDE_LIMIT`] std on both sides.
+    wide: Option<NormalKernel<f32>>,
     lo: T,
     hi: T,
 }
@@ -157,7 +171,10 @@ impl CentralKernel<'_> {
 impl BlockKernel<f32> for TruncNormalKernel<f32> {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
-    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
+    fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [f32]) {
+        if let Some(n) = &self.wide {
+            return n.batch::<L, I>(rng, block, out);
+        }
         let w = I::blocks::<L>(rng, block);
         if let Some(c) = &self.central {
             let k = CentralKernel {
@@ -183,7 +200,7 @@ impl BlockKernel<f32> for TruncNormalKernel<f32> {
 impl BlockKernel<f64> for TruncNormalKernel<f64> {
     const PER_BLOCK: usize = 2;
     #[inline(always)]
-    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f64]) {
+    fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [f64]) {
         let w = I::blocks::<L>(rng, block);
         let u0: [f64; L] = std::array::from_fn(|j| unit_f64_53(w[0][j], w[1][j]));
         let u1: [f64; L] = std::array::from_fn(|j| unit_f64_53(w[2][j], w[3][j]));
@@ -222,9 +239,14 @@ impl Distribution for TruncNormal {
                     std: self.std as f32,
                 }
             });
+        // The normal path also needs mean +- 7 std finite in float32.
+        let fits_wide = self.mean.abs() + 7.0 * self.std < f32::MAX as f64;
+        let wide = (fits_wide && alpha <= -WIDE_LIMIT && beta >= WIDE_LIMIT)
+            .then(|| NormalKernel::new_f32(self.mean as f32, self.std as f32, lo, hi));
         TruncNormalKernel {
             w: self.window(),
             central,
+            wide,
             lo,
             hi,
         }
@@ -233,6 +255,7 @@ impl Distribution for TruncNormal {
         TruncNormalKernel {
             w: self.window(),
             central: None,
+            wide: None,
             lo,
             hi,
         }
@@ -245,12 +268,71 @@ mod tests {
     use crate::buffer::element::interval;
     use crate::sampler::fill_range;
 
+    /// The truncated normal's cdf on `[alpha, beta]` (standardized).
+    fn trunc_cdf(z: f64, alpha: f64, beta: f64) -> f64 {
+        let phi = |x: f64| 0.5 * libm::erfc(-x * std::f64::consts::FRAC_1_SQRT_2);
+        ((phi(z.clamp(alpha, beta)) - phi(alpha)) / (phi(beta) - phi(alpha))).clamp(0.0, 1.0)
+    }
+
+    #[test]
+    fn wide_window_is_the_clamped_normal_and_stays_inside() {
+        // The transformer init: std 0.02 in [-2, 2] (100 std), and a window just past the
+        // reach (6.7 std below, 8 above, off-centre mean).
+        for (mean, std, a, b) in [(0.0, 0.02, -2.0, 2.0), (0.3, 0.5, 0.3 - 3.35, 0.3 + 4.0)] {
+            let d = TruncNormal::new(mean, std, a, b).unwrap();
+            let (lo, hi) = interval::<f32>(a, b).unwrap();
+            let k = d.kernel32((lo, hi));
+            assert!(k.wide.is_some() && k.central.is_none());
+            let rng = AesCtr::new(21, 0);
+            let mut v = vec![0f32; 1 << 18];
+            fill_range::<f32, _, 16, crate::simd::isa::Portable>(&k, &rng, 0, 0, &mut v);
+            // Exact: no value outside [a, b].
+            assert!(v.iter().all(|&x| (a..=b).contains(&(x as f64))));
+            // The same bits as the normal sampler (clamped).
+            let nk = crate::sampler::normal::Normal::new(mean, std)
+                .unwrap()
+                .kernel32((lo, hi));
+            let mut n = vec![0f32; v.len()];
+            fill_range::<f32, _, 16, crate::simd::isa::Portable>(&nk, &rng, 0, 0, &mut n);
+            assert_eq!(v, n);
+            // Kolmogorov-Smirnov against the truncated normal: sqrt(n) D below 1.95
+            // (p > 0.001).
+            let (alpha, beta) = ((a - mean) / std, (b - mean) / std);
+            let mut z: Vec<f64> = v.iter().map(|&x| (x as f64 - mean) / std).collect();
+            z.sort_by(f64::total_cmp);
+            let len = z.len() as f64;
+            let dmax = z.iter().enumerate().fold(0f64, |d, (i, &x)| {
+                let f = trunc_cdf(x, alpha, beta);
+                d.max((f - i as f64 / len).abs())
+                    .max(((i + 1) as f64 / len - f).abs())
+            });
+            // float32 rounding of mean + std z moves the empirical cdf by < 1e-6.
+            assert!(
+                dmax * len.sqrt() < 1.95,
+                "{mean} {std}: sqrt(n) D = {}",
+                dmax * len.sqrt()
+            );
+        }
+    }
+
+    #[test]
+    fn narrower_windows_keep_their_paths() {
+        let k = TruncNormal::new(0.0, 1.0, -6.6, 7.0)
+            .unwrap()
+            .kernel32((-6.6, 7.0));
+        assert!(k.wide.is_none() && k.central.is_none());
+        let k = TruncNormal::new(0.0, 1.0, -2.0, 2.0)
+            .unwrap()
+            .kernel32((-2.0, 2.0));
+        assert!(k.wide.is_none() && k.central.is_some());
+    }
+
     #[test]
     fn deep_tail_stays_inside_and_has_the_right_mean() {
         // a = mean + 5 std, b = mean + 6 std: the mean of the truncated law is 5.18317.
         let d = TruncNormal::new(0.0, 1.0, 5.0, 6.0).unwrap();
         let k = d.kernel64(interval::<f64>(5.0, 6.0).unwrap());
-        let rng = Philox4x32::new(3, 0);
+        let rng = AesCtr::new(3, 0);
         let mut v = vec![0f64; 200_000];
         fill_range::<f64, _, 16, crate::simd::isa::Portable>(&k, &rng, 0, 0, &mut v);
         assert!(v.iter().all(|&x| (5.0..=6.0).contains(&x)));

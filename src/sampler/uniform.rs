@@ -6,7 +6,7 @@
 use super::{interleave4, unit_f32, unit_f64_53, BlockKernel, Distribution};
 use crate::buffer::element::clamp;
 use crate::error::{check_finite, py_float, Error, Result};
-use crate::rng::philox::Philox4x32;
+use crate::rng::aes_ctr::AesCtr;
 use crate::simd::isa::Isa;
 
 #[derive(Clone, Copy, Debug)]
@@ -56,7 +56,7 @@ pub struct UniformKernel<T> {
 impl BlockKernel<f32> for UniformKernel<f32> {
     const PER_BLOCK: usize = 4;
     #[inline(always)]
-    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f32]) {
+    fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [f32]) {
         let w = I::blocks::<L>(rng, block);
         let mut v = [[0f32; L]; 4];
         for j in 0..L {
@@ -73,7 +73,7 @@ impl BlockKernel<f32> for UniformKernel<f32> {
 impl BlockKernel<f64> for UniformKernel<f64> {
     const PER_BLOCK: usize = 2;
     #[inline(always)]
-    fn batch<const L: usize, I: Isa>(&self, rng: &Philox4x32, block: u64, out: &mut [f64]) {
+    fn batch<const L: usize, I: Isa>(&self, rng: &AesCtr, block: u64, out: &mut [f64]) {
         let w = I::blocks::<L>(rng, block);
         for j in 0..L {
             let x0 = self.a + self.d * unit_f64_53(w[0][j], w[1][j]);

@@ -15,9 +15,9 @@ pub enum Level {
     Scalar,
     /// The baseline target (SSE2 on x86-64, NEON on aarch64), 16 lanes per batch.
     Portable,
-    /// x86-64 AVX2 + FMA + BMI2 + F16C.
+    /// x86-64 AVX2 + FMA + BMI2 + F16C + AES-NI.
     Avx2,
-    /// x86-64 AVX-512 (F, BW, DQ, VL).
+    /// x86-64 AVX-512 (F, BW, DQ, VL) + VAES (and everything of [`Level::Avx2`]).
     Avx512,
 }
 
@@ -39,8 +39,18 @@ fn detect() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
         let no512 = std::env::var("FERROINIT_NO_AVX512").is_ok_and(|v| !v.is_empty() && v != "0");
-        if !no512
+        // The AES instructions are part of a level: without them the level's block function
+        // cannot run, so a CPU falls to the next level (AVX-512 without VAES runs AVX2;
+        // AVX2 without AES-NI runs the portable level's software AES). F16C (float16
+        // conversions) came before AVX2 on every x86 CPU; checked anyway.
+        let avx2 = is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("bmi2")
             && is_x86_feature_detected!("f16c")
+            && is_x86_feature_detected!("aes");
+        if !no512
+            && avx2
+            && is_x86_feature_detected!("vaes")
             && is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx512bw")
             && is_x86_feature_detected!("avx512dq")
@@ -48,12 +58,7 @@ fn detect() -> Level {
         {
             return Level::Avx512;
         }
-        // F16C (float16 conversions) came before AVX2 on every x86 CPU; checked anyway.
-        if is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-            && is_x86_feature_detected!("bmi2")
-            && is_x86_feature_detected!("f16c")
-        {
+        if avx2 {
             return Level::Avx2;
         }
     }
@@ -83,11 +88,11 @@ pub trait Kernel {
 pub fn dispatch<K: Kernel>(k: K) {
     #[cfg(target_arch = "x86_64")]
     {
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,vaes,avx2,fma,bmi2,aes")]
         unsafe fn v512<K: Kernel>(k: K) {
             k.run::<16, crate::simd::isa::Avx512>()
         }
-        #[target_feature(enable = "avx2,fma,bmi2")]
+        #[target_feature(enable = "avx2,fma,bmi2,aes")]
         unsafe fn v256<K: Kernel>(k: K) {
             k.run::<16, crate::simd::isa::Avx2>()
         }

@@ -1,30 +1,32 @@
-//! The instruction sets a kernel is compiled for: per SIMD level, its vector types and the
-//! Philox rounds and shuffles written out with intrinsics.
+//! The instruction sets a kernel is compiled for: per SIMD level, its vector types, its AES
+//! block function and its shuffles written out with intrinsics.
 //!
-//! Invariant: every level computes the same integer-exact rounds and the same data movement,
+//! Invariant: every level computes the same AES-128 blocks and the same data movement,
 //! so a level is a speed choice, never a value choice. A kernel is generic over `I: Isa` and
 //! is compiled once per level by [`super::dispatch`].
 
-use crate::rng::philox::Philox4x32;
+use crate::rng::aes_ctr::AesCtr;
 use crate::simd::vector::{Pack, Row16};
 use crate::simd::vector64::Vd;
 
-/// An instruction set: this level's vector types, and the Philox rounds and the 4 x 16
-/// transpose in its instructions. The compiler does not vectorize the 32x32->64-bit multiplies
-/// of the lane loop by itself, so the SIMD levels spell them out (in [`crate::rng::philox`]).
+/// An instruction set: this level's vector types, and the AES-128 counter blocks and the
+/// 4 x 16 transpose in its instructions. The SIMD levels run AES-NI / VAES (in
+/// [`crate::rng::aes_ctr::x86`]); the portable level runs the software AES.
 pub trait Isa {
     /// This level's vector type for a row of 16 lanes (see [`crate::simd::vector`]).
     type Row: Row16;
     /// This level's float64 vector (see [`crate::simd::vector64`]).
     type Row64: Vd;
 
-    fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4];
+    /// 16 consecutive blocks from `first`, lane-major (`out[w][j]` = word `w` of block
+    /// `first + j`), with this level's AES.
+    fn blocks16(rng: &AesCtr, first: u64) -> [[u32; 16]; 4];
 
-    /// `L` consecutive blocks with this level's explicit SIMD (16 lanes), or the lane loop.
+    /// `L` consecutive blocks with this level's AES (16 lanes), or the software AES.
     #[inline(always)]
-    fn blocks<const L: usize>(rng: &Philox4x32, first: u64) -> [[u32; L]; 4] {
+    fn blocks<const L: usize>(rng: &AesCtr, first: u64) -> [[u32; L]; 4] {
         if L == 16 {
-            let b = Self::philox16(rng, first);
+            let b = Self::blocks16(rng, first);
             // SAFETY: L == 16, so the two array types are the same type.
             unsafe { std::mem::transmute_copy::<[[u32; 16]; 4], [[u32; L]; 4]>(&b) }
         } else {
@@ -45,14 +47,14 @@ pub trait Isa {
     }
 }
 
-/// The lane loop, compiled for whatever the caller's target features are.
+/// The software AES, compiled for whatever the caller's target features are.
 pub struct Portable;
 
 impl Isa for Portable {
     type Row = Pack<f32, 16>;
     type Row64 = f64;
     #[inline(always)]
-    fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
+    fn blocks16(rng: &AesCtr, first: u64) -> [[u32; 16]; 4] {
         rng.blocks::<16>(first)
     }
 }
@@ -63,21 +65,23 @@ pub use x86::{Avx2, Avx512};
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::*;
-    use crate::rng::philox::x86::{blocks16_avx2, blocks16_avx512};
+    use crate::rng::aes_ctr::x86::{blocks16_aesni, blocks16_vaes};
     use crate::simd::vector::{F16, F8};
     use crate::simd::vector64::F64x4;
     use std::arch::x86_64::*;
 
-    /// AVX2: two batches of 8 blocks. Only call from code compiled with `avx2`.
+    /// AVX2 with AES-NI: two batches of 8 blocks. Only call from code compiled with
+    /// `avx2,aes`.
     pub struct Avx2;
 
     impl Isa for Avx2 {
         type Row = Pack<F8, 2>;
         type Row64 = Pack<F64x4, 2>;
         #[inline(always)]
-        fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
-            // SAFETY: only instantiated inside functions compiled with avx2 (simd::dispatch).
-            unsafe { blocks16_avx2(rng, first) }
+        fn blocks16(rng: &AesCtr, first: u64) -> [[u32; 16]; 4] {
+            // SAFETY: only instantiated inside functions compiled with avx2 and aes
+            // (simd::dispatch).
+            unsafe { blocks16_aesni(rng, first) }
         }
 
         #[inline(always)]
@@ -108,7 +112,8 @@ mod x86 {
         }
     }
 
-    /// AVX-512: one batch of 16 blocks. Only call from code compiled with `avx512f`.
+    /// AVX-512 with VAES: one batch of 16 blocks. Only call from code compiled with
+    /// `avx512f,vaes`.
     pub struct Avx512;
 
     impl Isa for Avx512 {
@@ -116,9 +121,10 @@ mod x86 {
         // AVX-512 machines run the four-lane AVX2 float64 math (the float64 normal stream only).
         type Row64 = Pack<F64x4, 2>;
         #[inline(always)]
-        fn philox16(rng: &Philox4x32, first: u64) -> [[u32; 16]; 4] {
-            // SAFETY: only instantiated inside functions compiled with avx512f (simd::dispatch).
-            unsafe { blocks16_avx512(rng, first) }
+        fn blocks16(rng: &AesCtr, first: u64) -> [[u32; 16]; 4] {
+            // SAFETY: only instantiated inside functions compiled with avx512f and vaes
+            // (simd::dispatch).
+            unsafe { blocks16_vaes(rng, first) }
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! - [`dispatch`]: [`Level`], its detection ([`level`]), and [`dispatch()`], which compiles a
 //!   [`Kernel`] once per level and runs the detected one.
-//! - [`isa`]: per level ([`isa::Isa`]), its vector types and the Philox rounds and 4 x 16
+//! - [`isa`]: per level ([`isa::Isa`]), its vector types and the AES block function and 4 x 16
 //!   transpose in its instructions.
 //! - [`vector`], [`vector64`]: float32 and float64 vectors (scalar, AVX2, AVX-512, packs).
 //! - [`math`], [`libm_lanes`]: log, sin/cos, erfinv and the normal cdf / ppf, written once over
@@ -15,7 +15,8 @@
 //! against the scalar form; and the vector types' own tests use them. A sampler calls them as
 //! it calls any vector operation.
 //!
-//! Imports: [`crate::rng`] (the rounds [`isa`] wraps); [`crate::buffer::element`] in tests only.
+//! Imports: [`crate::rng`] (the block functions [`isa`] wraps); [`crate::buffer::element`] in
+//! tests only.
 //! Nothing here names a sampler: [`dispatch()`] takes the [`Kernel`] trait it defines.
 
 pub mod dispatch;
