@@ -30,11 +30,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--n", type=int, default=16)
     args = ap.parse_args()
-    import numpy as np
-    import torch
-
     import ferroinit
     import ferroinit.torch as fit
+    import numpy as np
+    import torch
 
     c, r = args.calls, args.repeat
     a = np.empty(args.n, dtype=np.float32)

@@ -79,7 +79,12 @@ class _Accelerate(TorchFunctionMode):
             out = handler(self, args, kwargs)
             if out is not _PASS:
                 return out
-        return self.passthrough(func, args, kwargs)
+        reg = _p.registry()
+        if reg.fills or reg.watch is not None or self.generator is not None:
+            return self.passthrough(func, args, kwargs)
+        # Nothing pending, tracked or substituted: the passthrough is the call itself (most
+        # calls in model code; every one pays this mode's dispatch, so none pays more).
+        return func(*args, **kwargs)
 
     def passthrough(self, func, args, kwargs):
         """torch does the call: after the pending fills it reads are written, with the
