@@ -63,15 +63,28 @@ def main() -> None:
         ("accelerate: init.uniform_(t)", lambda: init.uniform_(t), lambda: init.uniform_(t), True),
         ("accelerate: init.zeros_(t)", lambda: init.zeros_(t), lambda: init.zeros_(t), True),
     ]
-    print(f"  {'torch, 16 float32':<52} {'ferro':>8} {'torch':>8} {'ratio':>6}")
+    from torch.overrides import TorchFunctionMode
+
+    class Bare(TorchFunctionMode):
+        """The floor of any TorchFunctionMode: one that only forwards every call."""
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    print(f"  {'torch, 16 float32':<52} {'ferro':>8} {'torch':>8} {'ratio':>6}"
+          f" {'bare mode':>9} {'vs bare':>7}")
     for name, ours, theirs, acc in pairs:
         base = per_call(theirs, c, r)
         if acc:
             with fit.accelerate():
                 mine = per_call(ours, c, r)
+            with Bare():
+                bare = per_call(theirs, c, r)
+            extra = f" {bare:9.0f} {mine / bare:7.2f}"
         else:
             mine = per_call(ours, c, r)
-        print(f"  {name:<52} {mine:8.0f} {base:8.0f} {mine / base:6.2f}")
+            extra = ""
+        print(f"  {name:<52} {mine:8.0f} {base:8.0f} {mine / base:6.2f}{extra}")
 
 
 if __name__ == "__main__":
