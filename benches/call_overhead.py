@@ -12,15 +12,17 @@ import argparse
 import statistics
 import time
 
+CLOCK = time.perf_counter_ns
+
 
 def per_call(fn, calls: int, repeat: int) -> float:
     fn()
     samples = []
     for _ in range(repeat):
-        t0 = time.perf_counter_ns()
+        t0 = CLOCK()
         for _ in range(calls):
             fn()
-        samples.append((time.perf_counter_ns() - t0) / calls)
+        samples.append((CLOCK() - t0) / calls)
     return statistics.median(samples)
 
 
@@ -29,7 +31,12 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=20000)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--n", type=int, default=16)
+    ap.add_argument("--clock", choices=("wall", "thread"), default="wall",
+                    help="thread: time.thread_time_ns (CPU time of this thread; steadier on a "
+                    "shared machine, blind to time spent waiting)")
     args = ap.parse_args()
+    global CLOCK
+    CLOCK = time.perf_counter_ns if args.clock == "wall" else time.thread_time_ns
     import ferroinit
     import ferroinit.torch as fit
     import numpy as np
@@ -39,7 +46,8 @@ def main() -> None:
     a = np.empty(args.n, dtype=np.float32)
     t = torch.empty(args.n)
     g = ferroinit.Generator(0)
-    print(f"ferroinit {ferroinit.__file__}, n={args.n}, {c} calls x {r}, median ns/call")
+    print(f"ferroinit {ferroinit.__file__}, n={args.n}, {c} calls x {r}, median ns/call "
+          f"({args.clock} clock)")
     np_rows = [
         ("numpy ferroinit.normal_(a)", lambda: ferroinit.normal_(a)),
         ("numpy ferroinit.normal_(a, generator=g)", lambda: ferroinit.normal_(a, generator=g)),
