@@ -11,7 +11,8 @@
   the core costs more than torch's own kernel) is torch's kernel with the same parameters:
   ``normal_``, ``uniform_``, ``constant_``, and the xavier/kaiming fills (whose std or bound
   ferroinit computes, with its own errors);
-- otherwise the core writes the tensor's memory (a NumPy view, DLPack for bfloat16), and the
+- otherwise the core writes the tensor's memory (by address, dtype and strides through
+  ``_core.fill_many``; a NumPy view for the fills it does not take), and the
   autograd version counter is bumped, so a graph that saved the old values fails in backward.
 
 Tensors ferroinit does not write itself (CUDA, integer, bool or complex dtypes, subclasses) get
@@ -129,7 +130,9 @@ _mode_on = torch._C._is_torch_function_mode_enabled
 
 
 def small(fn, x, params, generator) -> bool:
-    """The per-call fast path of :func:`_small_on_torch`: a tiny ``normal_``/``uniform_`` of a
+    """The per-call fast path of :func:`_small_on_torch`: a tiny ``normal_``/``uniform_`` (below
+    ``mode.MIN_RANDOM``, where torch's own kernel is faster than drawing a key and calling the
+    core, so torch's generator gives torch's values, as torch.nn.init would) of a
     plain contiguous CPU tensor, seeded by torch, with nothing pending, no torch function mode
     (which would see the call) and no grad to record, is torch's own kernel, called directly
     (torch.nn.init's own cost, less its ``no_grad`` block). False: nothing was done, and the
