@@ -35,6 +35,8 @@ pub struct Job {
 
 /// Elements of small jobs run between two Ctrl-C polls (a few milliseconds of work).
 const GROUP_ELEMENTS: usize = 1 << 22;
+/// Below this many elements in all, a group of small jobs runs on the calling thread.
+const INLINE_MAX: usize = 1 << 14;
 
 fn run(job: &Job, poll: Poll<'_>) -> Result<()> {
     let l = &job.layout;
@@ -88,10 +90,14 @@ pub fn fill_many(jobs: &[Job], poll: Poll<'_>) -> Result<()> {
         if poll() {
             return Err(crate::error::Error::Interrupted);
         }
-        // A small job never polls (it finishes well within the poll interval).
-        small[start..end]
-            .par_iter()
-            .try_for_each(|j| run(j, &mut || false))?;
+        // A small job never polls (it finishes well within the poll interval). One job, or a
+        // group too small to pay for waking the pool, runs on the calling thread.
+        let group = &small[start..end];
+        if group.len() == 1 || n < INLINE_MAX {
+            group.iter().try_for_each(|j| run(j, &mut || false))?;
+        } else {
+            group.par_iter().try_for_each(|j| run(j, &mut || false))?;
+        }
         start = end;
     }
     Ok(())
