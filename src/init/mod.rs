@@ -10,6 +10,7 @@
 //! Imports: [`crate::sampler`], [`crate::rng`], [`crate::simd`] (`sparse`'s draw kernel is
 //! generic over the level), [`crate::buffer`], [`crate::error`].
 
+pub mod batch;
 pub mod fans;
 pub mod fill;
 pub mod nn;

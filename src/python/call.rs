@@ -20,6 +20,33 @@ pub fn to_pyerr(e: Error) -> PyErr {
     }
 }
 
+/// Below this many elements a fill keeps the GIL: releasing and re-taking it costs a
+/// measurable part of a tiny fill's call (NumPy's 16-element `normal_` is ~1 us in all), while
+/// a fill of fewer elements holds the GIL for a few microseconds at most, far less than
+/// Python's thread switch interval (5 ms), so no other thread notices. Fills that take time
+/// (anything larger, and QR or sparse masks at any size) release it.
+pub const DETACH_MIN: usize = 1 << 14;
+
+/// [`detached`] for a fill of `n` elements: with the GIL held below [`DETACH_MIN`].
+pub fn detached_for<F>(py: Python<'_>, n: usize, f: F) -> PyResult<()>
+where
+    F: for<'a> FnOnce(Poll<'a>) -> crate::error::Result<()> + Send,
+{
+    if n >= DETACH_MIN {
+        return detached(py, f);
+    }
+    let mut pending: Option<PyErr> = None;
+    let mut poll = || match py.check_signals() {
+        Ok(()) => false,
+        Err(e) => {
+            pending = Some(e);
+            true
+        }
+    };
+    let r = f(&mut poll);
+    finish(r, pending)
+}
+
 /// Runs `f` without the GIL; `f` gets a poll that re-attaches briefly to check for signals.
 pub fn detached<F>(py: Python<'_>, f: F) -> PyResult<()>
 where
@@ -38,6 +65,10 @@ where
         };
         f(&mut poll)
     });
+    finish(r, pending)
+}
+
+fn finish(r: crate::error::Result<()>, pending: Option<PyErr>) -> PyResult<()> {
     match r {
         Ok(()) => Ok(()),
         Err(Error::Interrupted) => Err(pending.unwrap_or_else(|| PyKeyboardInterrupt::new_err(()))),

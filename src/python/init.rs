@@ -1,8 +1,9 @@
 //! The initializers and the fan / gain helpers of torch.nn.init: each converts its array to a
-//! layout, then calls the core initializer with the GIL released.
+//! layout, then calls the core initializer, with the GIL released unless the fill is tiny
+//! (see [`super::call::DETACH_MIN`]).
 
 use super::array::{layout_of, shard_of};
-use super::call::{detached, to_pyerr};
+use super::call::{detached, detached_for, to_pyerr};
 use super::generator::Gen;
 use crate::init::{self, fans};
 use pyo3::prelude::*;
@@ -20,7 +21,7 @@ pub fn uniform_(
 ) -> PyResult<()> {
     let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
-    detached(py, |p| init::uniform_(&l, a, b, g, p))
+    detached_for(py, l.len, |p| init::uniform_(&l, a, b, g, p))
 }
 
 #[pyfunction]
@@ -36,7 +37,7 @@ pub fn normal_(
 ) -> PyResult<()> {
     let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
-    detached(py, |p| init::normal_(&l, mean, std, g, p))
+    detached_for(py, l.len, |p| init::normal_(&l, mean, std, g, p))
 }
 
 #[pyfunction]
@@ -55,7 +56,9 @@ pub fn trunc_normal_(
 ) -> PyResult<()> {
     let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
-    detached(py, |p| init::trunc_normal_(&l, mean, std, a, b, g, p))
+    detached_for(py, l.len, |p| {
+        init::trunc_normal_(&l, mean, std, a, b, g, p)
+    })
 }
 
 #[pyfunction]
@@ -70,7 +73,7 @@ pub fn xavier_uniform_(
 ) -> PyResult<()> {
     let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
-    detached(py, |p| init::xavier_uniform_(&l, gain, g, p))
+    detached_for(py, l.len, |p| init::xavier_uniform_(&l, gain, g, p))
 }
 
 #[pyfunction]
@@ -85,7 +88,7 @@ pub fn xavier_normal_(
 ) -> PyResult<()> {
     let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
-    detached(py, |p| init::xavier_normal_(&l, gain, g, p))
+    detached_for(py, l.len, |p| init::xavier_normal_(&l, gain, g, p))
 }
 
 #[pyfunction]
@@ -103,7 +106,7 @@ pub fn kaiming_uniform_(
 ) -> PyResult<()> {
     let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
-    detached(py, |p| {
+    detached_for(py, l.len, |p| {
         init::kaiming_uniform_(&l, a, mode, nonlinearity, g, p)
     })
 }
@@ -123,7 +126,7 @@ pub fn kaiming_normal_(
 ) -> PyResult<()> {
     let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let g = &generator.inner;
-    detached(py, |p| {
+    detached_for(py, l.len, |p| {
         init::kaiming_normal_(&l, a, mode, nonlinearity, g, p)
     })
 }
@@ -131,19 +134,19 @@ pub fn kaiming_normal_(
 #[pyfunction]
 pub fn constant_(py: Python<'_>, x: &Bound<'_, PyAny>, val: f64) -> PyResult<()> {
     let (l, _guard) = layout_of(x, None)?;
-    detached(py, |p| init::constant_(&l, val, p))
+    detached_for(py, l.len, |p| init::constant_(&l, val, p))
 }
 
 #[pyfunction]
 pub fn eye_(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<()> {
     let (l, _guard) = layout_of(x, None)?;
-    detached(py, |p| init::eye_(&l, p))
+    detached_for(py, l.len, |p| init::eye_(&l, p))
 }
 
 #[pyfunction]
 pub fn dirac_(py: Python<'_>, x: &Bound<'_, PyAny>, groups: i64) -> PyResult<()> {
     let (l, _guard) = layout_of(x, None)?;
-    detached(py, |p| init::dirac_(&l, groups, p))
+    detached_for(py, l.len, |p| init::dirac_(&l, groups, p))
 }
 
 #[pyfunction]

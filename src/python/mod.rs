@@ -5,9 +5,10 @@
 //! - [`call`]: the GIL release and error mapping every function goes through.
 //! - [`array`]: Python arrays to layouts, and `empty`. [`dlpack`]: DLPack capsules in and out.
 //! - [`generator`]: the `Generator` class. [`buffer`]: `RustBuffer` and `buffer`.
-//! - [`init`]: the initializer functions.
+//! - [`init`]: the initializer functions. [`batch`]: `fill_many`, many fills in one call.
 
 mod array;
+mod batch;
 mod buffer;
 mod call;
 mod dlpack;
@@ -35,6 +36,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(init::sparse_, m)?)?;
     m.add_function(wrap_pyfunction!(init::calculate_gain, m)?)?;
     m.add_function(wrap_pyfunction!(init::fan_in_and_fan_out, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::fill_many, m)?)?;
     m.add_function(wrap_pyfunction!(array::empty, m)?)?;
     m.add_function(wrap_pyfunction!(buffer::buffer, m)?)?;
     m.add_function(wrap_pyfunction!(init::simd_level, m)?)?;

@@ -32,6 +32,8 @@ def fill(fn, x, params, generator=None, global_shape=None, offset=None, *,
     if deterministic:
         return _api.fill(fn, x, params)
     if global_shape is None and offset is None:
+        if _api.small(fn, x, params, generator):
+            return x
         return _api.fill(fn, x, params, generator)
     from .. import _shard
 

@@ -11,7 +11,8 @@
   the core costs more than torch's own kernel) is torch's kernel with the same parameters:
   ``normal_``, ``uniform_``, ``constant_``, and the xavier/kaiming fills (whose std or bound
   ferroinit computes, with its own errors);
-- otherwise the core writes the tensor's memory (a NumPy view, DLPack for bfloat16), and the
+- otherwise the core writes the tensor's memory (by address, dtype and strides through
+  ``_core.fill_many``; a NumPy view for the fills it does not take), and the
   autograd version counter is bumped, so a graph that saved the old values fails in backward.
 
 Tensors ferroinit does not write itself (CUDA, integer, bool or complex dtypes, subclasses) get
@@ -119,6 +120,57 @@ def _small_on_torch(fn, x, params, tgen) -> bool:
     return True
 
 
+# The fills ``_core.fill_many`` does (by law name).
+_KINDS = {_core.normal_: "normal", _core.uniform_: "uniform", _core.trunc_normal_: "trunc_normal",
+          _core.constant_: "constant", _core.eye_: "eye"}
+_SMALL = {_core.normal_: ("normal", _m.MIN_RANDOM["normal"]),
+          _core.uniform_: ("uniform", _m.MIN_RANDOM["uniform"])}
+_NUMBER = (float, int)
+_mode_on = torch._C._is_torch_function_mode_enabled
+
+
+def small(fn, x, params, generator) -> bool:
+    """The per-call fast path of :func:`_small_on_torch`: a tiny ``normal_``/``uniform_`` (below
+    ``mode.MIN_RANDOM``, where torch's own kernel is faster than drawing a key and calling the
+    core, so torch's generator gives torch's values, as torch.nn.init would) of a
+    plain contiguous CPU tensor, seeded by torch, with nothing pending, no torch function mode
+    (which would see the call) and no grad to record, is torch's own kernel, called directly
+    (torch.nn.init's own cost, less its ``no_grad`` block). False: nothing was done, and the
+    general path decides (it does the same call in the cases this one leaves out)."""
+    law = _SMALL.get(fn)
+    if law is None or type(x) not in _t._PLAIN or _mode_on() or not x.is_cpu:
+        return False
+    kind, below = law
+    if x.numel() >= below or not x.is_contiguous():
+        return False
+    big = _t.FINITE_MAX.get(x.dtype)
+    p, q = params
+    if big is None or type(p) not in _NUMBER or type(q) not in _NUMBER:
+        return False
+    if kind == "normal":
+        # (comparisons with NaN or inf fail: those go to the general path and its errors)
+        if not (q >= 0 and abs(p) + 9 * q <= big):
+            return False
+    elif not (p < q and abs(p) <= big / 2 and abs(q) <= big / 2):
+        return False
+    if generator is not None and type(generator) is not torch.Generator:
+        return False
+    reg = _p.registry()
+    if reg.fills or reg.watch is not None or (x.requires_grad and torch.is_grad_enabled()):
+        return False
+    tgen = generator if generator is not None else _s._scope.generator
+    if kind == "normal":
+        if tgen is None:  # (a generator= keyword costs a tenth of the call)
+            x.normal_(p, q)
+        else:
+            x.normal_(p, q, generator=tgen)
+    elif tgen is None:
+        x.uniform_(p, q)
+    else:
+        x.uniform_(p, q, generator=tgen)
+    return True
+
+
 def fill(fn, x: torch.Tensor, params: tuple, generator=_UNSET, shard=None) -> torch.Tensor:
     """``fn(x, *params[, generator], **shard)`` for a torch tensor ``x``, as torch treats it.
 
@@ -203,6 +255,24 @@ def _fill(fn, x, params, generator, shard):
         return x  # pragma: no cover - a tensor the core fills but direct() refuses
     reg.touch(x)
     restore = None
+    kind = _KINDS.get(fn)
+    if kind is not None and not shard and (deterministic or torch_seeded):
+        # The core's batch entry with one job: the tensor by address, no NumPy view.
+        key = 0
+        if not deterministic:
+            g = generator or _s.current() or torch.default_generator
+            restore = (g, g.get_state())
+            key = _s.draw_key(g)
+        try:
+            _core.fill_many([_t.job(x, kind, tuple(map(float, params)), key)])
+        except BaseException:
+            if restore is not None:  # bad input leaves the torch generator as it was
+                restore[0].set_state(restore[1])
+            raise
+        _t.bump(x)
+        if reg.watch is not None:
+            reg.watch.written(x)
+        return x
     if deterministic:
         args = params
     elif torch_seeded:

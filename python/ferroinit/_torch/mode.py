@@ -79,7 +79,12 @@ class _Accelerate(TorchFunctionMode):
             out = handler(self, args, kwargs)
             if out is not _PASS:
                 return out
-        return self.passthrough(func, args, kwargs)
+        reg = _p.registry()
+        if reg.fills or reg.watch is not None or self.generator is not None:
+            return self.passthrough(func, args, kwargs)
+        # Nothing pending, tracked or substituted: the passthrough is the call itself (most
+        # calls in model code; every one pays this mode's dispatch, so none pays more).
+        return func(*args, **kwargs)
 
     def passthrough(self, func, args, kwargs):
         """torch does the call: after the pending fills it reads are written, with the
@@ -366,7 +371,48 @@ def _init_tensor(args, kwargs, kind):
     return t if t.numel() >= (MIN_CONSTANT if kind == "constant" else MIN_RANDOM[kind]) else None
 
 
+_INIT_KWARGS = {"normal": ("tensor", "mean", "std", "generator"),
+                "uniform": ("tensor", "a", "b", "generator")}
+
+
+def _small_init(mode, args, kwargs, kind):
+    """A small ``torch.nn.init.normal_``/``uniform_`` call done here as torch.nn.init does it
+    (``t.normal_(mean, std, generator=...)`` with grad off), or ``_PASS``. It skips the
+    passthrough's second trip through torch.nn.init and torch.no_grad's context manager, a
+    third of such a call's cost under the mode; with other modes below, torch does it."""
+    t = kwargs["tensor"] if "tensor" in kwargs else (args[0] if args else None)
+    if type(t) not in _t._PLAIN or t.numel() >= MIN_RANDOM[kind]:
+        return _PASS
+    names = _INIT_KWARGS[kind]
+    if len(args) + len(kwargs) > 4 or not _only(kwargs, names) or _lower_modes():
+        return _PASS  # torch's own errors, or other modes that must see the call
+    p = _arg(args, kwargs, 1, names[1], 0.0)
+    q = _arg(args, kwargs, 2, names[2], 1.0)
+    if not (_number(p) and _number(q)):
+        return _PASS
+    gen = _arg(args, kwargs, 3, "generator", None)
+    if gen is None:
+        gen = mode.generator
+    reg = _p.registry()
+    if reg.fills:
+        reg.touch(t)
+    with _NoGrad():
+        if kind == "normal":
+            t.normal_(p, q) if gen is None else t.normal_(p, q, generator=gen)
+        else:
+            t.uniform_(p, q) if gen is None else t.uniform_(p, q, generator=gen)
+    if reg.watch is not None:
+        reg.watch.written(t)
+    return t
+
+
+_lower_modes = torch._C._len_torch_function_stack
+
+
 def _h_init_uniform(mode, args, kwargs):
+    small = _small_init(mode, args, kwargs, "uniform")
+    if small is not _PASS:
+        return small
     t = _init_tensor(args, kwargs, "uniform")
     a, b = _arg(args, kwargs, 1, "a", 0.0), _arg(args, kwargs, 2, "b", 1.0)
     gen = _arg(args, kwargs, 3, "generator", None)
@@ -378,6 +424,9 @@ def _h_init_uniform(mode, args, kwargs):
 
 
 def _h_init_normal(mode, args, kwargs):
+    small = _small_init(mode, args, kwargs, "normal")
+    if small is not _PASS:
+        return small
     t = _init_tensor(args, kwargs, "normal")
     mean, std = _arg(args, kwargs, 1, "mean", 0.0), _arg(args, kwargs, 2, "std", 1.0)
     gen = _arg(args, kwargs, 3, "generator", None)

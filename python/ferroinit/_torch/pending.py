@@ -40,19 +40,17 @@ _STD_NORMAL = NormalDist()
 
 
 class Fill:
-    """One pending fill of ``target`` (a NumPy view or a detached alias of the tensor)."""
+    """One pending fill of the tensor whose detached alias it holds."""
 
-    __slots__ = ("alias", "dtype", "geom", "key", "kind", "nbytes", "params", "skey", "target",
-                 "vrange")
+    __slots__ = ("alias", "dtype", "geom", "key", "kind", "nbytes", "params", "skey", "vrange")
 
     def __init__(self, t: torch.Tensor, skey: int, kind: str, params: tuple, key: int | None,
                  vrange: tuple[float, float] | None = None):
         with torch._C.DisableTorchFunction():
-            # A detached alias of its own: it keeps the storage alive (the target is a view of
-            # the memory that does not own it) even if ``t.data`` or ``t.set_()`` moves ``t``.
+            # A detached alias of its own: it keeps the storage alive (the core writes the
+            # memory by address) even if ``t.data`` or ``t.set_()`` moves ``t``.
             self.alias = t.detach()
             self.nbytes = self.alias.untyped_storage().nbytes()
-        self.target = _t.target(self.alias)
         self.skey = skey
         self.geom = geometry(t)
         self.dtype = t.dtype
@@ -60,32 +58,31 @@ class Fill:
         #: Bounds every value is known to respect, or None.
         self.vrange = vrange
 
-    def write(self) -> None:
+    def live(self) -> bool:
+        """False when the storage was resized or freed behind torch's ops
+        (``storage.resize_(0)`` as FSDP does): what the fill would have written is gone."""
         with torch._C.DisableTorchFunction():
             st = self.alias.untyped_storage()
-            if st.data_ptr() != self.skey or st.nbytes() < self.nbytes:
-                # The storage was resized or freed behind torch's ops (``storage.resize_(0)``
-                # as FSDP does): what the fill would have written is gone with it.
-                return
-        g = None if self.key is None else _core.Generator(self.key)
-        k, p, x = self.kind, self.params, self.target
-        if k == "normal":
-            _core.normal_(x, p[0], p[1], g)
-        elif k == "uniform":
-            _core.uniform_(x, p[0], p[1], g)
-        elif k == "trunc_normal":
-            _core.trunc_normal_(x, p[0], p[1], p[2], p[3], g)
-        elif k == "constant":
-            _core.constant_(x, p[0])
-        elif k == "eye":
-            _core.eye_(x)
-        elif k == "call":  # (function of ferroinit's public API, args, kwargs)
-            fn, args, kwargs = p
-            if g is not None:
-                kwargs = {**kwargs, "generator": g}
-            fn(x, *args, **kwargs)
-        else:  # pragma: no cover - a kind without a writer is a bug here
-            raise AssertionError(k)
+            return st.data_ptr() == self.skey and st.nbytes() >= self.nbytes
+
+    def job(self) -> tuple | None:
+        """This fill as a ``_core.fill_many`` job, or None for a ``call`` fill."""
+        if self.kind == "call":
+            return None
+        ptr, shape, stride, dtype = self.geom
+        return (ptr, _t.DTYPE_NAME[dtype], shape, stride, self.kind, self.params, self.key or 0)
+
+    def write(self) -> None:
+        if not self.live():
+            return
+        job = self.job()
+        if job is not None:
+            _core.fill_many([job])
+            return
+        fn, args, kwargs = self.params  # (function of ferroinit's public API, args, kwargs)
+        if self.key is not None:
+            kwargs = {**kwargs, "generator": _core.Generator(self.key)}
+        fn(_t.target(self.alias), *args, **kwargs)
 
 
 def geometry(t: torch.Tensor) -> tuple:
@@ -155,13 +152,30 @@ class Registry:
             self._write(fills)
 
     def _write(self, fills: list[Fill]) -> None:
-        # Until the core has a batch entry (one GIL release, parallel across tensors), one
-        # call per fill. A failure (Ctrl-C) leaves the unwritten ones pending.
-        for i, f in enumerate(fills):
+        """Write ``fills`` (in recorded order per storage) in rounds: round ``i`` holds the
+        ``i``-th fill of every storage, so a round's fills are on distinct memory and the core
+        writes them in one call (one GIL release, parallel across tensors), while the later
+        fills of one storage still land after the earlier ones. A failure (Ctrl-C) leaves the
+        round and the later ones pending (writing one again writes the same values)."""
+        rounds: list[list[Fill]] = []
+        depth: dict[int, int] = {}
+        for f in fills:
+            i = depth.get(f.skey, 0)
+            depth[f.skey] = i + 1
+            if i == len(rounds):
+                rounds.append([])
+            rounds[i].append(f)
+        for r, fs in enumerate(rounds):
             try:
-                f.write()
+                live = [f for f in fs if f.live()]
+                jobs = [j for j in (f.job() for f in live) if j is not None]
+                if jobs:
+                    _core.fill_many(jobs)
+                for f in live:
+                    if f.kind == "call":
+                        f.write()
             except BaseException:
-                for g in fills[i:]:
+                for g in (f for later in rounds[r:] for f in later):
                     self.fills.setdefault(g.skey, []).append(g)
                 raise
 

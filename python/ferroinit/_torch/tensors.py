@@ -27,6 +27,9 @@ try:  # bfloat16 as NumPy holds it (ferroinit's core takes ml_dtypes' bfloat16)
     _NUMPY[torch.bfloat16] = np.dtype(ml_dtypes.bfloat16)
 except ImportError:  # then the core imports bfloat16 tensors by DLPack
     pass
+#: The dtype names ``ferroinit._core.fill_many`` takes.
+DTYPE_NAME = {torch.float16: "float16", torch.bfloat16: "bfloat16", torch.float32: "float32",
+              torch.float64: "float64"}
 #: Largest finite value per dtype, as a Python float (for the parameter ranges ferroinit takes).
 FINITE_MAX = {d: float(torch.finfo(d).max) for d in FILLABLE}
 
@@ -90,6 +93,13 @@ def target(t: torch.Tensor):
         extent = 1 + sum((d - 1) * st for d, st in zip(t.shape, stride))
         buf = (ctypes.c_char * (extent * size)).from_address(t.data_ptr())
         return np.ndarray(tuple(t.shape), dtype, buf, 0, tuple(st * size for st in stride))
+
+
+def job(t: torch.Tensor, kind: str, params: tuple, key: int) -> tuple:
+    """``t``'s fill as ``ferroinit._core.fill_many`` takes it: the tensor's address, dtype,
+    shape and strides as torch reports them (no DLPack export, no NumPy view). Keep ``t`` (or
+    an alias) alive until the fill is done."""
+    return (t.data_ptr(), DTYPE_NAME[t.dtype], t.shape, t.stride(), kind, params, key)
 
 
 def bump(t: torch.Tensor) -> None:
