@@ -178,7 +178,7 @@ def summarize_practrand(path: str) -> dict:
 def write_summary() -> None:
     rows = []
     for path in sorted(glob.glob(os.path.join(OUT, "*.log"))):
-        name = os.path.basename(path)[:-4].split(".")
+        name = os.path.basename(path)[:-4].rsplit(".", 3)  # the version has dots too
         if len(name) != 4:
             continue
         gen, kind, seed, battery = name
