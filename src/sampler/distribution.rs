@@ -19,6 +19,9 @@ pub trait Distribution: Sync {
     fn kernel64(&self, bounds: (f64, f64)) -> Self::K64;
 }
 
+/// float32 values per chunk of a float16/bfloat16 fill: 16 KiB, so the chunk stays in L1.
+const NARROW_CHUNK: usize = 4096;
+
 /// A distribution bound to a generator position and a dtype: writes any index range.
 pub struct Sampler<D: Distribution> {
     rng: AesCtr,
@@ -76,16 +79,31 @@ impl<D: Distribution> Sampler<D> {
             }
             DType::F16 => {
                 let out = cast_slice_mut::<T, f16>(out);
-                scratch.resize(out.len(), 0.0);
-                run_kernel(&self.k32, &self.rng, self.base, first, scratch);
-                round_to_f16(scratch, out, self.b16);
+                self.narrow(first, out, scratch, |s, o| round_to_f16(s, o, self.b16));
             }
             DType::BF16 => {
                 let out = cast_slice_mut::<T, bf16>(out);
-                scratch.resize(out.len(), 0.0);
-                run_kernel(&self.k32, &self.rng, self.base, first, scratch);
-                round_to_bf16(scratch, out, self.bb16);
+                self.narrow(first, out, scratch, |s, o| round_to_bf16(s, o, self.bb16));
             }
+        }
+    }
+
+    /// A float16/bfloat16 range: the float32 stream in chunks of [`NARROW_CHUNK`] values, each
+    /// rounded while it is still in L1 (a scratch the size of the whole range sat in L2 and
+    /// cost as much as the sampling). Chunking changes no value: every index is computed alone.
+    fn narrow<H: Copy>(
+        &self,
+        first: u64,
+        out: &mut [H],
+        scratch: &mut Vec<f32>,
+        round: impl Fn(&[f32], &mut [H]),
+    ) {
+        scratch.resize(NARROW_CHUNK.min(out.len()), 0.0);
+        for (i, o) in out.chunks_mut(NARROW_CHUNK).enumerate() {
+            let s = &mut scratch[..o.len()];
+            let at = first + (i * NARROW_CHUNK) as u64;
+            run_kernel(&self.k32, &self.rng, self.base, at, s);
+            round(s, o);
         }
     }
 }
