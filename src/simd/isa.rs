@@ -126,5 +126,37 @@ mod x86 {
             // (simd::dispatch).
             unsafe { blocks16_vaes(rng, first) }
         }
+
+        /// The 4 x 16 transpose in zmm registers: an in-lane 4 x 4 transpose of the four
+        /// rows, then a 4 x 4 transpose of their 128-bit lanes (the default lane loop went
+        /// through the stack and cost more than the sampling of a uniform).
+        #[inline(always)]
+        fn interleave16(v: &[[f32; 16]; 4], out: &mut [f32]) {
+            let out = &mut out[..64];
+            // SAFETY: only instantiated inside functions compiled with avx512f; `out` has 64
+            // elements and every load/store below stays within `v` and `out`.
+            unsafe {
+                let ld = |k: usize| _mm512_loadu_ps(v[k].as_ptr());
+                let (r0, r1, r2, r3) = (ld(0), ld(1), ld(2), ld(3));
+                let t0 = _mm512_unpacklo_ps(r0, r1);
+                let t1 = _mm512_unpackhi_ps(r0, r1);
+                let t2 = _mm512_unpacklo_ps(r2, r3);
+                let t3 = _mm512_unpackhi_ps(r2, r3);
+                // o_m, lane L: the four words of block 4L + m.
+                let o0 = _mm512_shuffle_ps::<0x44>(t0, t2);
+                let o1 = _mm512_shuffle_ps::<0xEE>(t0, t2);
+                let o2 = _mm512_shuffle_ps::<0x44>(t1, t3);
+                let o3 = _mm512_shuffle_ps::<0xEE>(t1, t3);
+                let a = _mm512_shuffle_f32x4::<0x44>(o0, o1);
+                let b = _mm512_shuffle_f32x4::<0xEE>(o0, o1);
+                let c = _mm512_shuffle_f32x4::<0x44>(o2, o3);
+                let d = _mm512_shuffle_f32x4::<0xEE>(o2, o3);
+                let o = out.as_mut_ptr();
+                _mm512_storeu_ps(o, _mm512_shuffle_f32x4::<0x88>(a, c));
+                _mm512_storeu_ps(o.add(16), _mm512_shuffle_f32x4::<0xDD>(a, c));
+                _mm512_storeu_ps(o.add(32), _mm512_shuffle_f32x4::<0x88>(b, d));
+                _mm512_storeu_ps(o.add(48), _mm512_shuffle_f32x4::<0xDD>(b, d));
+            }
+        }
     }
 }
