@@ -242,6 +242,9 @@ for dt in ("float16", "float32", "float64"):
     h(f"normal/{dt}", init.normal((N,), 0.5, 2.0, dtype=dt, generator=3))
     h(f"trunc_normal/{dt}", init.trunc_normal((N,), 0.0, 1.0, -2.0, 2.0, dtype=dt, generator=4))
     h(f"trunc_normal_tail/{dt}", init.trunc_normal((M,), 0.0, 1.0, 5.0, 6.0, dtype=dt, generator=5))
+    # the float32 window path's segments: central and tail, tail only, far, one end unreachable
+    for a, b in ((2.0, 3.0), (-0.5, 3.0), (8.0, 9.0), (-12.0, -1.0), (1.0, 12.5), (-20.0, 3.0)):
+        h(f"trunc_normal[{a},{b}]/{dt}", init.trunc_normal((M,), 0.0, 1.0, a, b, dtype=dt, generator=5))
     h(f"xavier_uniform/{dt}", init.xavier_uniform((317, 331), dtype=dt, generator=6))
     h(f"xavier_normal/{dt}", init.xavier_normal((7, 3, 5, 953), dtype=dt, generator=7))
     h(f"kaiming_uniform/{dt}", init.kaiming_uniform((331, 317), dtype=dt, generator=8))
@@ -269,11 +272,12 @@ ENV_CONFIGS = [
     {"RAYON_NUM_THREADS": "16"},
     {"RAYON_NUM_THREADS": "1", "FERROINIT_FORCE_SCALAR": "1"},
     {"RAYON_NUM_THREADS": "16", "FERROINIT_FORCE_SCALAR": "1"},
+    {"RAYON_NUM_THREADS": "2", "FERROINIT_NO_AVX512": "1"},
 ]
 
 
 def _run_hash_script(extra_env):
-    env = {k: v for k, v in os.environ.items() if k not in ("RAYON_NUM_THREADS", "FERROINIT_FORCE_SCALAR")}
+    env = {k: v for k, v in os.environ.items() if k not in ("RAYON_NUM_THREADS", "FERROINIT_FORCE_SCALAR", "FERROINIT_NO_AVX512")}
     env.update(extra_env)
     proc = subprocess.run(
         [sys.executable, "-c", HASH_SCRIPT],

@@ -185,6 +185,12 @@ TRUNC_PARAMS = [
     pytest.param(-1.0, 2.0, -13.0, -11.0, "both", id="deep-left-shifted"),
     pytest.param(0.0, 1.0, 8.0, 9.0, "both", id="deeper-right-8-9"),
     pytest.param(0.0, 1.0, -9.0, -8.0, "both", id="deeper-left-8-9"),
+    # the float32 window path: both erfinv segments, one end far, one end unreachable
+    pytest.param(0.0, 1.0, 2.0, 3.0, "both", id="right-2-3"),
+    pytest.param(0.0, 1.0, -0.5, 3.0, "both", id="straddling-median"),
+    pytest.param(0.0, 1.0, -12.0, -1.0, "both", id="one-sided-left-12"),
+    pytest.param(0.0, 1.0, 1.0, 12.5, "both", id="one-sided-right-12.5"),
+    pytest.param(0.0, 1.0, -20.0, 3.0, "both", id="end-beyond-float32"),
     pytest.param(0.0, 1.0, 0.5, 0.51, "both", id="narrow"),
     pytest.param(0.0, 1.0, 0.5, 0.5001, "f64", id="very-narrow"),
     pytest.param(0.0, 1.0, -1e-3, 1e-3, "both", id="narrow-centered"),
@@ -221,7 +227,14 @@ def test_trunc_normal_inplace_default_params():
 
 @pytest.mark.parametrize(
     "mean,std,a,b",
-    [(0.0, 1.0, -2.0, 2.0), (0.0, 1.0, 5.0, 6.0), (0.0, 1.0, -1.0, 3.0), (0.0, 0.02, -0.04, 0.04)],
+    [
+        (0.0, 1.0, -2.0, 2.0),
+        (0.0, 1.0, 5.0, 6.0),
+        (0.0, 1.0, -1.0, 3.0),
+        (0.0, 0.02, -0.04, 0.04),
+        (0.0, 1.0, 2.0, 3.0),
+        (0.0, 1.0, 8.0, 9.0),
+    ],
 )
 def test_trunc_normal_float16_coarse(mean, std, a, b):
     x = _no_warn_trunc(init.trunc_normal, (KS_N,), mean, std, a, b, dtype=np.float16, generator=23)
@@ -240,6 +253,10 @@ TRUNC_SUPPORT = [
     (0.0, 1.0, 5.0, 6.0),
     (0.0, 1.0, -6.0, -5.0),
     (0.0, 1.0, 8.0, 9.0),
+    (0.0, 1.0, 2.0, 3.0),
+    (0.0, 1.0, -12.0, -1.0),
+    (0.0, 1.0, 1.0, 12.9),
+    (0.0, 1.0, -20.0, 3.0),
     (0.1, 0.01, 0.1, 0.1002),  # narrow window around a non-representable bound
     (0.0, 1.0, 1.0 / 3, 1.0 / 3 + 1e-3),
     (0.0, 1e-6, -0.1, 0.1),  # values concentrate near 0: subnormal float16 range

@@ -117,10 +117,24 @@ pub fn erfinv_central_f32(x: f32) -> f32 {
 #[inline(always)]
 pub fn erfinv_central<V: Vf>(x: V) -> V {
     let one = V::splat(1.0);
-    let w = V::splat(0.0) - ln((one - x) * (one + x)) - V::splat(2.5);
-    let p = horner(
+    let w = V::splat(0.0) - ln((one - x) * (one + x));
+    erfinv_central_over_x(w) * x
+}
+
+/// All ones in the lanes where `x > c`, for `x` and `c` both `>= +0.0`: non-negative float32
+/// numbers order like their bits, and the difference of two such bit patterns fits an i32.
+#[inline(always)]
+fn gt_nonneg<V: Vf>(x: V, c: f32) -> V::U {
+    V::U::splat(c.to_bits()).sub(x.to_bits()).sar::<31>()
+}
+
+/// Giles' central branch (`w = -ln(1 - x^2) < 5`): `erfinv(x) / x` as a polynomial in
+/// `w - 2.5` (the same operations as in [`erfinv_central`]).
+#[inline(always)]
+fn erfinv_central_over_x<V: Vf>(w: V) -> V {
+    horner(
         V::splat(2.810_226_4e-8),
-        w,
+        w - V::splat(2.5),
         [
             3.432_739_4e-7,
             -3.523_387_7e-6,
@@ -131,8 +145,108 @@ pub fn erfinv_central<V: Vf>(x: V) -> V {
             2.466_407_3e-1,
             1.501_409_4,
         ],
-    );
-    p * x
+    )
+}
+
+/// Giles' tail branch (`5 <= w <= 16`): `erfinv(x) / x` as a polynomial in `sqrt(w) - 3`.
+#[inline(always)]
+fn erfinv_tail_over_x<V: Vf>(s: V) -> V {
+    horner(
+        V::splat(-2.002_142_6e-4),
+        s - V::splat(3.0),
+        [
+            1.009_505_6e-4,
+            1.349_343_2e-3,
+            -3.673_428_4e-3,
+            5.739_507_7e-3,
+            -7.622_461_3e-3,
+            9.438_870_5e-3,
+            1.001_674,
+            2.832_976_8,
+        ],
+    )
+}
+
+/// The far tail (`16 < w <= 88`: tail probabilities from 3e-8 down to float32's smallest
+/// normal numbers, |z| up to 13.2), beyond the range Giles fitted for float32: `erfinv(x) / x`
+/// as a degree-8 polynomial in `sqrt(w) - 6.6875`, a least-squares fit of the relative error
+/// on Chebyshev nodes against SciPy's float64 `ndtri` (this project's benches/stream_candidates;
+/// 2e-8 in float64, 1.6e-7 with float32 coefficients).
+#[inline(always)]
+fn erfinv_far_over_x<V: Vf>(s: V) -> V {
+    horner(
+        V::splat(2.529_861_5e-8),
+        s - V::splat(6.6875),
+        [
+            -1.266_145_4e-7,
+            3.490_595_8e-7,
+            -2.070_547_2e-6,
+            9.505_126e-6,
+            -3.616_604e-6,
+            -5.149_469e-4,
+            1.008_917_3,
+            6.553_783_4,
+        ],
+    )
+}
+
+/// Which segments of [`ndtri_upper`] a caller computes: a truncated normal knows from its
+/// window which can occur, and computes exactly those for every lane (a window like [2, 3]
+/// has lanes of two segments in most vectors, at random, so a per-vector branch would
+/// mispredict). Lanes select their segment by their own `w`, so the choice of segments never
+/// changes a lane's value where that lane's segment is computed, and every level gives the
+/// same bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segments {
+    pub central: bool,
+    pub tail: bool,
+    pub far: bool,
+}
+
+impl Segments {
+    /// The segments lanes need when every lane's tail probability lies in `[q_min, q_max]`
+    /// (`q_max <= 1/2`), with a margin of 0.1 in `w` around the boundaries 5 and 16.
+    pub fn for_range(q_min: f64, q_max: f64) -> Segments {
+        let w = |q: f64| -(4.0 * q * (1.0 - q)).ln();
+        let (w_lo, w_hi) = (w(q_max), w(q_min));
+        Segments {
+            central: w_lo < 5.1,
+            tail: w_hi > 4.9 && w_lo < 16.1,
+            far: w_hi > 15.9,
+        }
+    }
+}
+
+/// Smallest tail probability [`ndtri_upper`] takes: float32's smallest normal number.
+pub const NDTRI_MIN_Q: f32 = f32::MIN_POSITIVE;
+
+/// `-ndtri(q) = sqrt(2) erfinv(1 - 2 q)` (>= 0) for a tail probability `q` in
+/// `[NDTRI_MIN_Q, 1/2]`, given also `xs = sqrt(2) (1 - 2 q)`, both computed by the caller.
+/// Giles' single-precision erfinv restated on `q`: `w = -ln(1 - x^2) = -ln(4 q (1 - q))`,
+/// where `4 q (1 - q)` keeps the relative precision of `q` in the tail (from `x`, `1 - x^2`
+/// would cancel), plus a fitted far segment down to `q = NDTRI_MIN_Q`. `s` says which
+/// segments to compute (at least the lanes' own; see [`Segments`]).
+#[inline(always)]
+pub fn ndtri_upper<V: Vf>(q: V, xs: V, s: Segments) -> V {
+    let q4 = q * V::splat(4.0);
+    let t = q4 - q4 * q;
+    // ln(1) is exactly 0; the max keeps a rounding's -0.0 or tiny negative out of the masks.
+    let w = V::splat(0.0).max_x86(V::splat(0.0) - ln(t));
+    let root = if s.tail || s.far { w.sqrt() } else { w };
+    let mut r = if s.central {
+        erfinv_central_over_x(w)
+    } else if s.tail {
+        erfinv_tail_over_x(root)
+    } else {
+        erfinv_far_over_x(root)
+    };
+    if s.central && s.tail {
+        r = select(gt_nonneg(w, 5.0), erfinv_tail_over_x(root), r);
+    }
+    if s.far && (s.central || s.tail) {
+        r = select(gt_nonneg(w, 16.0), erfinv_far_over_x(root), r);
+    }
+    r * xs
 }
 
 /// Standard normal CDF, accurate in the lower tail (relative error ~1e-16 down to -37).
@@ -398,6 +512,40 @@ mod tests {
             worst = worst.max((got - z).abs() / z.abs().max(0.1));
         }
         assert!(worst < 2e-6, "worst relative error {worst}");
+    }
+
+    #[test]
+    fn ndtri_upper_matches_float64() {
+        // Every decade from float32's smallest normal numbers to 1/2, with each window's
+        // segment choice and with all segments.
+        let all = Segments {
+            central: true,
+            tail: true,
+            far: true,
+        };
+        let mut worst = 0.0f64;
+        let mut q = NDTRI_MIN_Q as f64;
+        while q <= 0.5 {
+            let qf = q as f32;
+            let xs = std::f32::consts::SQRT_2 - 2.0 * std::f32::consts::SQRT_2 * qf;
+            let want = -norm_ppf(qf as f64);
+            let own = Segments::for_range(qf as f64, qf as f64);
+            for s in [own, all] {
+                let got32 = ndtri_upper(qf, xs, s);
+                let got = got32 as f64;
+                // Relative beyond |z| = 1, absolute inside: here near the median `xs` carries
+                // the absolute rounding of `q` (6e-8); the sampler passes an exact `xs`.
+                let err = (got - want).abs() / want.abs().max(1.0);
+                worst = worst.max(err);
+                assert_eq!(
+                    ndtri_upper(qf, xs, all).to_bits(),
+                    got32.to_bits(),
+                    "{q:e} {s:?}"
+                );
+            }
+            q *= 1.0007;
+        }
+        assert!(worst < 4e-7, "worst relative error {worst}");
     }
 
     #[test]
