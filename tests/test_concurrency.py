@@ -12,6 +12,7 @@ Semantics under test (docs/reliability.md):
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import ferroinit as init
@@ -131,7 +132,7 @@ def test_shared_generator_hands_out_disjoint_tiling_ranges():
     ranges.sort()
     # Disjoint and gap-free: the ranges tile [0, total).
     assert ranges[0][0] == 0
-    for (a0, a1), (b0, b1) in zip(ranges, ranges[1:]):
+    for (a0, a1), (b0, b1) in itertools.pairwise(ranges):
         assert a1 == b0, f"ranges [{a0}, {a1}) and [{b0}, {b1}) overlap or leave a gap"
     assert ranges[-1][1] == total
 

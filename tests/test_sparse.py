@@ -148,7 +148,7 @@ def test_every_subset_equally_likely(rows, sparsity):
     values, counts = np.unique(codes, return_counts=True)
     n_subsets = math.comb(rows, k)
     assert len(values) == n_subsets
-    assert all(bin(int(v)).count("1") == k for v in values)
+    assert all(int(v).bit_count() == k for v in values)
     res = scipy.stats.chisquare(counts)
     assert res.pvalue > 1e-5, (counts, res)
 

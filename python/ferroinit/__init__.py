@@ -21,7 +21,6 @@ import operator
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 
@@ -47,8 +46,8 @@ __all__ = [
 
 __version__ = "0.3.0"
 
-GeneratorLike = Union[int, Generator, None]
-Shape = Union[int, Sequence[int]]
+GeneratorLike = int | Generator | None
+Shape = int | Sequence[int]
 
 #: The global generator, used when ``generator=None``. Seeded with torch's default seed, so an
 #: unseeded program is reproducible too; :func:`manual_seed` reseeds it.

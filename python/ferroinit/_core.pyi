@@ -2,11 +2,10 @@
 these functions take an already-resolved Generator and do no argument normalization."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from typing_extensions import TypeAlias
 
 DEFAULT_SEED: int
 

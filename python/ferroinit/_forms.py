@@ -13,7 +13,8 @@ import inspect
 import numbers
 import operator
 import textwrap
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

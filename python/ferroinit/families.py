@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from ferroinit import _core, _forms, _registry
 # The initializers' names join this where their allocating forms are made (the registry).
 __all__ = ["compute_fans"]
 
-Axes = Union[int, Sequence[int]]
+Axes = int | Sequence[int]
 
 #: Standard deviation of the standard normal truncated to (-2, 2); JAX's constant.
 TRUNC_STD_2 = 0.87962566103423978

@@ -49,8 +49,8 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Sequence
-from typing import Any, Callable, NamedTuple, Optional, Union
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.nn.initializers as _jinit
@@ -86,7 +86,7 @@ __all__ = [
 #: jax's protocol of the initializers (``init(key, shape, dtype=None, out_sharding=None)``).
 Initializer = _jinit.Initializer
 
-Axes = Union[int, Sequence[int]]
+Axes = int | Sequence[int]
 DTypeLike = Any
 #: The standard deviation of the standard normal truncated to (-2, 2) (jax's constant).
 _TRUNC_STD_2 = 0.87962566103423978
@@ -161,7 +161,7 @@ class _Fill(NamedTuple):
 
 
 #: ``prepare(shape, dtype) -> _Fill | None``: None hands the call to jax's initializer.
-Prepare = Callable[[tuple, np.dtype], Optional[_Fill]]
+Prepare = Callable[[tuple, np.dtype], _Fill | None]
 
 
 class _Plan(NamedTuple):

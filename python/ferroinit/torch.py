@@ -25,8 +25,8 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import inspect
-from collections.abc import Iterable
-from typing import Any, Callable, Union
+from collections.abc import Callable, Iterable
+from typing import Any, Union
 
 import torch
 from torch import nn
@@ -133,7 +133,7 @@ class Init:
         return f"Init({', '.join(parts)})"
 
 
-InitLike = Union[Init, str, Callable, tuple[Any, ...], None]
+InitLike = Init | str | Callable | tuple[Any, ...] | None
 
 
 def _as_init(spec: InitLike) -> Init | None:
@@ -256,7 +256,7 @@ def reset_parameters(module: nn.Module, generator: TorchGeneratorLike = None) ->
     return module
 
 
-Rules = Union[dict[Any, Any], Iterable[tuple[Any, Any]]]
+Rules = dict[Any, Any] | Iterable[tuple[Any, Any]]
 
 
 def _rule_plan(module: nn.Module, rules: Rules) -> list[tuple[torch.Tensor, Init]]:

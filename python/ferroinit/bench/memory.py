@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def proc_kib(path: str, key: str) -> int | None:

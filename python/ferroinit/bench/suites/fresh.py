@@ -4,7 +4,8 @@ same, and against allocating and filling the memory (the floor)."""
 from __future__ import annotations
 
 import gc
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -33,7 +33,8 @@ import os
 import statistics
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 CASES = ("normal", "truncated_normal", "uniform", "variance_scaling")
 DEFAULT_EXPS = (10, 14, 18, 22, 25, 28)

@@ -27,8 +27,8 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 METHODS = ("plain", "accelerate", "materialize", "floor")
 ACCELERATE_FLOOR = 4.0
