@@ -22,6 +22,7 @@ torch's own code for the same call when a torch generator drives it (or it is de
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -263,16 +264,9 @@ def _fill(fn, x, params, generator, shard):
             g = generator or _s.current() or torch.default_generator
             restore = (g, g.get_state())
             key = _s.draw_key(g)
-        try:
+        with _restoring(restore):
             _core.fill_many([_t.job(x, kind, tuple(map(float, params)), key)])
-        except BaseException:
-            if restore is not None:  # bad input leaves the torch generator as it was
-                restore[0].set_state(restore[1])
-            raise
-        _t.bump(x)
-        if reg.watch is not None:
-            reg.watch.written(x)
-        return x
+        return _written(x, reg)
     if deterministic:
         args = params
     elif torch_seeded:
@@ -283,12 +277,24 @@ def _fill(fn, x, params, generator, shard):
         import ferroinit
 
         args = (*params, ferroinit._gen(generator))
-    try:
+    with _restoring(restore):
         fn(_t.target(x), *args, **shard)
+    return _written(x, reg)
+
+
+@contextlib.contextmanager
+def _restoring(restore):
+    """On any exception, puts the torch generator back: bad input leaves it as it was."""
+    try:
+        yield
     except BaseException:
-        if restore is not None:  # bad input leaves the torch generator as it was
+        if restore is not None:
             restore[0].set_state(restore[1])
         raise
+
+
+def _written(x, reg):
+    """After ferroinit wrote ``x``: its version counter bumped, a materialize watch told."""
     _t.bump(x)
     if reg.watch is not None:
         reg.watch.written(x)
