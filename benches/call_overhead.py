@@ -52,7 +52,8 @@ def main() -> None:
         ("numpy ferroinit.normal_(a)", lambda: ferroinit.normal_(a)),
         ("numpy ferroinit.normal_(a, generator=g)", lambda: ferroinit.normal_(a, generator=g)),
         ("numpy ferroinit.uniform_(a)", lambda: ferroinit.uniform_(a)),
-        ("numpy ferroinit._core.normal_(a, 0, 1, g)", lambda: ferroinit._core.normal_(a, 0.0, 1.0, g)),
+        ("numpy ferroinit._core.fill_law(a, 'normal', (0, 1), g)",
+         lambda: ferroinit._core.fill_law(a, "normal", (0.0, 1.0), g)),
     ]
     for name, fn in np_rows:
         print(f"  {name:<52} {per_call(fn, c, r):8.0f}")

@@ -33,7 +33,7 @@ def test_fill_many_by_address_matches_the_numpy_path():
     t = torch.empty(64, 33)
     _core.fill_many([_job(t, "normal", (0.0, 1.0), 5)])
     a = np.empty((64, 33), dtype=np.float32)
-    _core.normal_(a, 0.0, 1.0, ferroinit.Generator(5))
+    _core.fill_law(a, "normal", (0.0, 1.0), ferroinit.Generator(5))
     np.testing.assert_array_equal(t.numpy(), a)
     # a strided view gets the values of its own logical order
     base = torch.zeros(64, 66)
@@ -51,8 +51,10 @@ def test_fill_many_checks_every_job_before_writing():
     with pytest.raises(ValueError, match="2 dimensions"):
         _core.fill_many([_job(good, "normal", (0.0, 1.0), 1), _job(bad, "eye", (), 0)])
     assert (good == 5).all()
-    with pytest.raises(ValueError, match="no law"):
+    with pytest.raises(ValueError, match=r"law \"normal\" takes 2 parameters \(mean, std\)"):
         _core.fill_many([_job(good, "normal", (0.0,), 1)])
+    with pytest.raises(ValueError, match="no law \"laplace\"; the laws are uniform, normal"):
+        _core.fill_many([_job(good, "laplace", (0.0, 1.0), 1)])
     with pytest.raises(TypeError, match="dtype"):
         _core.fill_many([(good.data_ptr(), "int8", (8,), (1,), "normal", (0.0, 1.0), 1)])
 
@@ -60,7 +62,7 @@ def test_fill_many_checks_every_job_before_writing():
 def test_numpy_fast_path_is_the_general_path():
     a, b = np.empty(16, dtype=np.float32), np.empty(16, dtype=np.float32)
     ferroinit.normal_(a, 0.5, 2.0, generator=3)
-    _core.normal_(b, 0.5, 2.0, ferroinit.Generator(3))
+    _core.fill_law(b, "normal", (0.5, 2.0), ferroinit.Generator(3))
     np.testing.assert_array_equal(a, b)
     ferroinit.manual_seed(9)
     ferroinit.uniform_(a)

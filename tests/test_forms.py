@@ -78,6 +78,39 @@ def test_registry_is_consistent():
         _registry.get("nonsense")
 
 
+def test_every_law_of_the_core_is_an_entry_and_its_inplace_form_is_made_from_it():
+    catalogue = dict(init._core.laws())
+    laws = [e for e in ENTRIES if e.law is not None]
+    assert {e.law for e in laws} == set(catalogue)
+    for e in laws:
+        assert e.core == "fill_law" and e.random and e.shardable
+        assert [p for p, _ in e.params] == catalogue[e.law], e.name
+        fn = getattr(init, e.name)
+        params = inspect.signature(fn).parameters
+        assert list(params) == ["x", *catalogue[e.law], "generator", "global_shape", "offset"]
+        assert [params[p].default for p, _ in e.params] == [d for _, d in e.params]
+        assert fn.__doc__ == e.doc and "Example:" in e.doc and fn.__name__ == e.name
+        # a bad call names the function, as a hand-written one would
+        with pytest.raises(TypeError, match=rf"^{e.name}\(\) got an unexpected keyword"):
+            fn(np.empty(2), nonsense=1)
+    with pytest.warns(UserWarning, match="mean is more than 2 std from"):
+        init.trunc_normal_(np.empty(4), 10.0, 1.0, generator=0)
+
+
+def test_fill_law_refuses_bad_laws_and_parameters_and_writes_nothing():
+    x = np.full(4, 7.0)
+    g = init.Generator(0)
+    with pytest.raises(ValueError, match="no law"):
+        init._core.fill_law(x, "laplace", (0.0, 1.0), g)
+    with pytest.raises(ValueError, match="takes 4 parameters"):
+        init._core.fill_law(x, "trunc_normal", (0.0, 1.0), g)
+    with pytest.raises(TypeError):
+        init._core.fill_law(x, "normal", (0.0, "1"), g)
+    with pytest.raises(ValueError, match="at most 8"):
+        init._core.fill_law(x, "normal", (0.0,) * 9, g)
+    assert (x == 7.0).all() and g.position == 0
+
+
 @pytest.mark.parametrize("e", ENTRIES, ids=IDS)
 def test_allocating_signature_and_doc(e):
     fn = getattr(init, e.allocating)

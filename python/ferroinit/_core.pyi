@@ -46,12 +46,11 @@ class RustBuffer:
 
 _Shape: TypeAlias = Sequence[int] | None
 
-def uniform_(x: Any, a: float, b: float, generator: Generator,
-             global_shape: _Shape = None, offset: _Shape = None) -> None: ...
-def normal_(x: Any, mean: float, std: float, generator: Generator,
-            global_shape: _Shape = None, offset: _Shape = None) -> None: ...
-def trunc_normal_(x: Any, mean: float, std: float, a: float, b: float, generator: Generator,
-                  global_shape: _Shape = None, offset: _Shape = None) -> None: ...
+def fill_law(x: Any, law: str, params: tuple[float, ...], generator: Generator,
+             global_shape: _Shape = None, offset: _Shape = None) -> None:
+    """Fill ``x`` with the sampled law ``law`` ("uniform", "normal", "trunc_normal", ...)."""
+def laws() -> list[tuple[str, list[str]]]:
+    """The core's catalogue of sampled laws: each name with its parameters' names."""
 def xavier_uniform_(x: Any, gain: float, generator: Generator,
                     global_shape: _Shape = None, offset: _Shape = None) -> None: ...
 def xavier_normal_(x: Any, gain: float, generator: Generator,

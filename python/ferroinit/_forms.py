@@ -3,8 +3,13 @@
 One in-place function ``name_(x, ...)`` per initializer holds the semantics; from it and its
 entry in :mod:`ferroinit._registry` this module makes the allocating form ``name(shape, ...)``
 (with a real signature and a torch-style docstring, for ``help()`` and the doctests) and the
-pieces :mod:`ferroinit.dask` builds its constructors from. No source is generated: each form is
-a closure over the in-place function, with ``__signature__`` and ``__doc__`` set.
+pieces :mod:`ferroinit.dask` builds its constructors from. Each allocating form is a closure
+over the in-place function, with ``__signature__`` and ``__doc__`` set.
+
+The in-place function of a sampled law (an entry with ``law=``: ``uniform_``, ``normal_``,
+``trunc_normal_``, ...) is itself made here, by :func:`inplace_law`, from the entry's
+parameters and docstring: every law has the same body, "one type check, then
+``_core.fill_law``", so no module writes one by hand.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import inspect
 import numbers
 import operator
 import textwrap
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -226,6 +232,85 @@ def allocating(entry: Initializer, inplace: Callable, empty: Callable,
                          "``dlpack=True``.",
         example=entry.example)
     return form
+
+
+# The in-place function of a sampled law. Its source is generated (as dataclasses generates
+# __init__) rather than a closure over *args/**kwargs: this is the per-call fast path, and a
+# real def binds positional and keyword parameters in C and has a real signature. The fast
+# path is a NumPy array without a shard: one type check, then the core.
+_LAW_SOURCE = """\
+def _make(_ndarray, _fill_law, _default, _gen, _shard, _torch_tensor, _torch_fill, _warn,
+          _warnings):
+    def {name}(x, {params}, *, generator=None, global_shape=None, offset=None):
+        params = ({args})
+{warn}        if type(x) is _ndarray and global_shape is None and offset is None:
+            _fill_law(x, {law!r}, params, _default if generator is None else _gen(generator))
+            return x
+        if _torch_tensor(x):
+            return _torch_fill({law!r}, x, params, generator, global_shape, offset)
+        _fill_law(x, {law!r}, params, _gen(generator), **_shard(global_shape, offset))
+        return x
+    return {name}
+"""
+_WARN_SOURCE = """\
+        message = _warn(*params)
+        if message is not None:
+            _warnings.warn(message, stacklevel=2)
+"""
+
+
+def inplace_law(entry: Initializer, namespace: dict[str, Any], helpers: dict[str, Any]
+                ) -> Callable:
+    """Make the in-place function of the sampled law of ``entry``:
+    ``name_(x, *params, generator=None, global_shape=None, offset=None)`` with the entry's
+    parameters and defaults, its docstring, and torch's warning where the entry has one.
+
+    Args:
+        entry: a registry entry with ``law``.
+        namespace: the globals of the module it belongs to (its ``__globals__``, so doctest
+            and ``inspect`` find it there).
+        helpers: ``fill_law`` (the core), ``default`` (the global generator), ``gen`` and
+            ``shard`` (argument normalizers), ``torch_tensor`` and ``torch_fill`` (the torch
+            branch).
+
+    Returns:
+        The function (not yet bound in ``namespace``).
+
+    Example:
+        >>> import numpy as np, ferroinit
+        >>> from ferroinit import _registry
+        >>> f = inplace_law(_registry.get("normal_"), vars(ferroinit), {
+        ...     "fill_law": ferroinit._core.fill_law, "default": ferroinit.default_generator,
+        ...     "gen": ferroinit._gen, "shard": ferroinit._shard,
+        ...     "torch_tensor": lambda x: False, "torch_fill": None})
+        >>> list(inspect.signature(f).parameters)
+        ['x', 'mean', 'std', 'generator', 'global_shape', 'offset']
+        >>> bool((f(np.empty(3), std=2.0, generator=1) == ferroinit.normal(3, 0.0, 2.0,
+        ...       dtype="float64", generator=1)).all())
+        True
+    """
+    names = [p for p, _ in entry.params]
+    if not all(p.isidentifier() for p in [entry.name, *names]) or not all(
+            isinstance(d, float) for _, d in entry.params):
+        raise ValueError(f"registry entry {entry.name!r}: names must be identifiers and "
+                         "defaults floats")
+    source = _LAW_SOURCE.format(
+        name=entry.name, law=entry.law,
+        params=", ".join(f"{p}: float = {d!r}" for p, d in entry.params),
+        args="".join(f"{p}, " for p in names),
+        warn=_WARN_SOURCE if entry.warn is not None else "")
+    scope: dict[str, Any] = {}
+    # (the source holds only the checked identifiers, float reprs and the law's repr)
+    exec(compile(source, f"<ferroinit law {entry.name}>", "exec"), namespace, scope)  # noqa: S102
+    fn = scope["_make"](np.ndarray, helpers["fill_law"], helpers["default"], helpers["gen"],
+                        helpers["shard"], helpers["torch_tensor"], helpers["torch_fill"],
+                        entry.warn, warnings)
+    fn.__qualname__ = entry.name
+    if hasattr(fn.__code__, "co_qualname"):  # 3.11+ names a bad call by the code's qualname
+        fn.__code__ = fn.__code__.replace(co_qualname=entry.name)
+    fn.__doc__ = entry.doc
+    fn.__module__ = entry.module
+    return fn
 
 
 def install(namespace: dict[str, Any], entries: list[Initializer], empty: Callable,

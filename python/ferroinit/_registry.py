@@ -6,16 +6,20 @@ allocating forms (``normal(shape, ...)`` from ``normal_``) and ``__all__`` of
 the names :class:`ferroinit.torch.Init` accepts, the bench's throughput sweep and the
 tests' tables.
 
-Adding an initializer: write its in-place function ``name_(x, ...)`` (with a torch-style
-docstring) in the module of its family (:mod:`ferroinit` for ``torch.nn.init``,
-:mod:`ferroinit.families` for JAX and Keras), add one :class:`Initializer` below, and write
-its tests. Nothing else names it.
+Adding an initializer: a new sampled law is its sampler file in ``src/sampler/`` with its
+line in the core's catalogue (``src/sampler/mod.rs``), one :class:`Initializer` below with
+``law=`` (its parameters and docstring: the in-place function is made from them), and its
+tests. An initializer composed in Python writes its in-place function ``name_(x, ...)``
+(with a torch-style docstring) in the module of its family (:mod:`ferroinit` for
+``torch.nn.init``, :mod:`ferroinit.families` for JAX and Keras) and adds one entry. Nothing
+else names it.
 
 This module imports nothing from ferroinit, so every layer may read it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +60,14 @@ class Initializer:
         sweep: part of the bench's default throughput sweep.
         validate_first: the allocating form checks its arguments before allocating (the
             JAX/Keras forms always did: an invalid call never pays for an allocation).
+        law: a sampled law of the core's catalogue (``_core.laws()``, the ``laws!`` lines
+            of ``src/sampler/mod.rs``): its in-place function is made from this entry
+            (``_forms.inplace_law``), so no module defines it by hand.
+        params: a law's parameters after the array, ``(name, default)`` each, in the
+            catalogue's order.
+        doc: a law's in-place docstring (torch-style: Args, Returns, Example).
+        warn: a law's warning for its parameters: ``warn(*params)`` returns torch's message,
+            or None (``trunc_normal_``'s "mean is more than 2 std from [a, b]").
     """
 
     name: str
@@ -73,6 +85,10 @@ class Initializer:
     matrix_args: tuple[str, ...] = ()
     sweep: bool = False
     validate_first: bool = False
+    law: str | None = None
+    params: tuple[tuple[str, float], ...] = ()
+    doc: str = ""
+    warn: Callable[..., str | None] | None = None
 
     @property
     def allocating(self) -> str:
@@ -85,6 +101,15 @@ class Initializer:
         return HOME[self.family]
 
 
+def _trunc_normal_warning(mean: float, std: float, a: float, b: float) -> str | None:
+    """torch's warning when ``mean`` lies more than 2 std outside ``[a, b]`` (its own sampler
+    loses accuracy there; ferroinit's does not, but the call warns as torch's does)."""
+    if (mean < a - 2 * std) or (mean > b + 2 * std):
+        return ("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                "The distribution of values may be incorrect.")
+    return None
+
+
 def _jax(name, random=True, *, test_args=(0, 1, ()), ndim=(2, None), **kw) -> Initializer:
     return Initializer(name, JAX, random, False, None, ndim, test_args=test_args,
                        validate_first=True, **kw)
@@ -93,7 +118,29 @@ def _jax(name, random=True, *, test_args=(0, 1, ()), ndim=(2, None), **kw) -> In
 INITIALIZERS: tuple[Initializer, ...] = (
     # ------------------------------------------------------------------ torch.nn.init
     Initializer(
-        "uniform_", TORCH, True, True, "uniform_", test_args=(-0.5, 2.0), sweep=True,
+        "uniform_", TORCH, True, True, "fill_law", test_args=(-0.5, 2.0), sweep=True,
+        law="uniform", params=(("a", 0.0), ("b", 1.0)),
+        doc=r"""Fill ``x`` with values drawn from the uniform distribution :math:`\mathcal{U}(a, b)`.
+
+        Values lie in ``[a, b]`` also after rounding to the dtype.
+
+        Args:
+            x: a writable float16/bfloat16/float32/float64 NumPy array (any strides).
+            a: the lower bound of the uniform distribution.
+            b: the upper bound of the uniform distribution.
+            generator: an int seed, a :class:`Generator`, or None for the global generator.
+            global_shape, offset: write the values of the sub-array at ``offset`` of an array of
+                ``global_shape`` (see the README on shards).
+
+        Returns:
+            ``x``.
+
+        Example:
+            >>> import numpy as np, ferroinit as init
+            >>> w = init.uniform_(np.empty((3, 5), dtype=np.float32), generator=0)
+            >>> bool(((w >= 0) & (w <= 1)).all())
+            True
+        """,
         example="""
         >>> import ferroinit as init
         >>> x = init.uniform((2, 2), -1.0, 1.0, generator=3)
@@ -111,7 +158,26 @@ INITIALIZERS: tuple[Initializer, ...] = (
         """,
     ),
     Initializer(
-        "normal_", TORCH, True, True, "normal_", test_args=(0.3, 1.7), sweep=True,
+        "normal_", TORCH, True, True, "fill_law", test_args=(0.3, 1.7), sweep=True,
+        law="normal", params=(("mean", 0.0), ("std", 1.0)),
+        doc=r"""Fill ``x`` with values drawn from the normal distribution :math:`\mathcal{N}(\text{mean}, \text{std}^2)`.
+
+        Args:
+            x: a writable float NumPy array.
+            mean: the mean of the normal distribution.
+            std: the standard deviation of the normal distribution.
+            generator: an int seed, a :class:`Generator`, or None for the global generator.
+            global_shape, offset: shard placement (see :func:`uniform_`).
+
+        Returns:
+            ``x``.
+
+        Example:
+            >>> import numpy as np, ferroinit as init
+            >>> w = init.normal_(np.empty(100_000, dtype=np.float32), 0.0, 2.0, generator=0)
+            >>> round(float(w.std()), 1)
+            2.0
+        """,
         example="""
         >>> import ferroinit as init
         >>> init.normal((4, 3), dtype="float64", generator=1).dtype
@@ -129,8 +195,36 @@ INITIALIZERS: tuple[Initializer, ...] = (
         """,
     ),
     Initializer(
-        "trunc_normal_", TORCH, True, True, "trunc_normal_", test_args=(0.1, 1.0, -1.5, 2.5),
-        sweep=True,
+        "trunc_normal_", TORCH, True, True, "fill_law", test_args=(0.1, 1.0, -1.5, 2.5),
+        sweep=True, law="trunc_normal",
+        params=(("mean", 0.0), ("std", 1.0), ("a", -2.0), ("b", 2.0)),
+        warn=_trunc_normal_warning,
+        doc=r"""Fill ``x`` with values drawn from a truncated normal distribution.
+
+        The values are effectively drawn from :math:`\mathcal{N}(\text{mean}, \text{std}^2)`
+        restricted to ``[a, b]``, and are never outside ``[a, b]`` in any dtype. They are exact in
+        deep tails: an inverse CDF measured from the nearer end of the window (in float64 for
+        float64 arrays and for windows beyond float32's reach); a float32 window that holds
+        ±6.67 std, the reach of the float32 normal, is that normal itself.
+
+        Args:
+            x: a writable float NumPy array.
+            mean: the mean of the normal distribution (before truncation).
+            std: the standard deviation of the normal distribution (before truncation).
+            a: the minimum cutoff value.
+            b: the maximum cutoff value.
+            generator: an int seed, a :class:`Generator`, or None for the global generator.
+            global_shape, offset: shard placement (see :func:`uniform_`).
+
+        Returns:
+            ``x``.
+
+        Example:
+            >>> import numpy as np, ferroinit as init
+            >>> w = init.trunc_normal_(np.empty(1000), mean=0.0, std=1.0, a=5.0, b=6.0, generator=0)
+            >>> bool(w.min() >= 5.0 and w.max() <= 6.0)
+            True
+        """,
         example="""
         >>> import ferroinit as init
         >>> float(abs(init.trunc_normal(1000, std=0.02, a=-0.04, b=0.04, generator=0)).max()) <= 0.04

@@ -12,24 +12,24 @@ use crate::init::fill::{Poll, PARALLEL_MIN};
 use crate::init::nn;
 use crate::init::structured;
 use crate::rng::generator::Generator;
+use crate::sampler::Law;
 use rayon::prelude::*;
 
-/// The law of one job.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Law {
-    Normal { mean: f64, std: f64 },
-    Uniform { a: f64, b: f64 },
-    TruncNormal { mean: f64, std: f64, a: f64, b: f64 },
+/// What one job writes.
+#[derive(Clone, Copy, Debug)]
+pub enum Fill {
+    /// A sampled law of the catalogue (its parameters already validated).
+    Sample(Law),
     Constant(f64),
     Eye,
 }
 
-/// One fill: `law` over `layout`, from a fresh generator seeded with `key` (deterministic
-/// laws ignore it).
+/// One fill: `fill` over `layout`, from a fresh generator seeded with `key` (deterministic
+/// fills ignore it).
 #[derive(Clone, Debug)]
 pub struct Job {
     pub layout: Layout,
-    pub law: Law,
+    pub fill: Fill,
     pub key: u64,
 }
 
@@ -41,26 +41,25 @@ const INLINE_MAX: usize = 1 << 14;
 fn run(job: &Job, poll: Poll<'_>) -> Result<()> {
     let l = &job.layout;
     let g = Generator::new(job.key);
-    match job.law {
-        Law::Normal { mean, std } => nn::normal_(l, mean, std, &g, poll),
-        Law::Uniform { a, b } => nn::uniform_(l, a, b, &g, poll),
-        Law::TruncNormal { mean, std, a, b } => nn::trunc_normal_(l, mean, std, a, b, &g, poll),
-        Law::Constant(v) => nn::constant_(l, v, poll),
-        Law::Eye => nn::eye_(l, poll),
+    match &job.fill {
+        Fill::Sample(law) => nn::fill_law(l, law, &g, poll),
+        Fill::Constant(v) => nn::constant_(l, *v, poll),
+        Fill::Eye => nn::eye_(l, poll),
     }
 }
 
-/// Runs every check `job` would make, writing nothing: the law over an empty view of the same
-/// dtype (parameter and dtype checks), and the shape checks of `eye_`.
+/// Runs every check `job` would make, writing nothing: the fill over an empty view of the
+/// same dtype (dtype checks; a [`Law`]'s parameters were checked when it was made), and the
+/// shape checks of `eye_`.
 fn check(job: &Job) -> Result<()> {
-    if job.law == Law::Eye {
+    if matches!(job.fill, Fill::Eye) {
         return structured::eye_ones(&job.layout.shape).map(|_| ());
     }
     let l = &job.layout;
     let empty = Layout::new(l.ptr, l.dtype, &[0], &[l.dtype.itemsize() as isize], None)?;
     let dry = Job {
         layout: empty,
-        law: job.law,
+        fill: job.fill,
         key: job.key,
     };
     run(&dry, &mut || false)
@@ -112,15 +111,19 @@ mod tests {
         || false
     }
 
-    fn job(buf: &mut [f32], law: Law, key: u64) -> Job {
+    fn job(buf: &mut [f32], fill: Fill, key: u64) -> Job {
         let layout = Layout::contiguous(buf.as_mut_ptr() as *mut u8, DType::F32, &[buf.len()])
             .expect("layout");
-        Job { layout, law, key }
+        Job { layout, fill, key }
+    }
+
+    fn law(name: &str, params: &[f64]) -> Fill {
+        Fill::Sample(Law::new(name, params).expect("law"))
     }
 
     use crate::buffer::element::DType;
 
-    fn single(n: usize, law: Law, key: u64) -> Vec<f32> {
+    fn single(n: usize, law: Fill, key: u64) -> Vec<f32> {
         let mut v = vec![0f32; n];
         let j = job(&mut v, law, key);
         let mut p = no_poll();
@@ -131,34 +134,11 @@ mod tests {
     #[test]
     fn batch_equals_single_fills() {
         let laws = [
-            (
-                3,
-                Law::Normal {
-                    mean: 1.0,
-                    std: 2.0,
-                },
-                7,
-            ),
-            (PARALLEL_MIN + 5, Law::Uniform { a: -1.0, b: 3.0 }, 9),
-            (
-                1000,
-                Law::TruncNormal {
-                    mean: 0.0,
-                    std: 1.0,
-                    a: -0.5,
-                    b: 2.0,
-                },
-                11,
-            ),
-            (17, Law::Constant(4.5), 0),
-            (
-                70_000,
-                Law::Normal {
-                    mean: 0.0,
-                    std: 0.02,
-                },
-                7,
-            ),
+            (3, law("normal", &[1.0, 2.0]), 7),
+            (PARALLEL_MIN + 5, law("uniform", &[-1.0, 3.0]), 9),
+            (1000, law("trunc_normal", &[0.0, 1.0, -0.5, 2.0]), 11),
+            (17, Fill::Constant(4.5), 0),
+            (70_000, law("normal", &[0.0, 0.02]), 7),
         ];
         let mut bufs: Vec<Vec<f32>> = laws.iter().map(|&(n, _, _)| vec![0f32; n]).collect();
         let jobs: Vec<Job> = bufs
@@ -179,7 +159,7 @@ mod tests {
         let layout = Layout::contiguous(v.as_mut_ptr() as *mut u8, DType::F32, &[2, 3]).unwrap();
         let jobs = [Job {
             layout,
-            law: Law::Eye,
+            fill: Fill::Eye,
             key: 0,
         }];
         fill_many(&jobs, &mut no_poll()).unwrap();
@@ -191,15 +171,9 @@ mod tests {
         let mut good = vec![5f32; 8];
         let mut bad = vec![5f32; 8];
         let jobs = [
-            job(
-                &mut good,
-                Law::Normal {
-                    mean: 0.0,
-                    std: 1.0,
-                },
-                1,
-            ),
-            job(&mut bad, Law::Uniform { a: 2.0, b: 1.0 }, 1),
+            job(&mut good, law("normal", &[0.0, 1.0]), 1),
+            // (a law's parameters are checked when it is made; this fails the batch's check)
+            job(&mut bad, Fill::Constant(1e300), 1),
         ];
         assert!(fill_many(&jobs, &mut no_poll()).is_err());
         assert!(good.iter().chain(&bad).all(|&x| x == 5.0));
@@ -207,7 +181,7 @@ mod tests {
         let layout = Layout::contiguous(m.as_mut_ptr() as *mut u8, DType::F32, &[8]).unwrap();
         let jobs = [Job {
             layout,
-            law: Law::Eye,
+            fill: Fill::Eye,
             key: 0,
         }];
         assert!(fill_many(&jobs, &mut no_poll()).is_err());

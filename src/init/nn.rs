@@ -10,10 +10,11 @@ use crate::init::fill::{fill, Constant, Poll, Writer};
 use crate::init::{orthogonal, sparse, structured};
 use crate::rng::aes_ctr::AesCtr;
 use crate::rng::generator::Generator;
+use crate::sampler::law::Visit;
 use crate::sampler::normal::Normal;
 use crate::sampler::trunc_normal::TruncNormal;
 use crate::sampler::uniform::Uniform;
-use crate::sampler::{Distribution, Sampler};
+use crate::sampler::{Distribution, Law, Sampler};
 
 /// Samples `d` into the view: one block per `per_block` elements of the *global* array, so
 /// shards of one array advance a generator in step.
@@ -28,6 +29,22 @@ fn sample<D: Distribution>(layout: &Layout, d: &D, gen: &Generator, poll: Poll<'
 pub fn random_raw(gen: &Generator, out: &mut [u32]) {
     let (seed, first) = gen.reserve((out.len() as u64).div_ceil(4));
     crate::sampler::raw::fill_raw(&AesCtr::new(seed, 0), first, out);
+}
+
+/// Samples `law` (any law of the catalogue, [`Law`]) into the view.
+pub fn fill_law(l: &Layout, law: &Law, gen: &Generator, poll: Poll<'_>) -> Result<()> {
+    struct SampleInto<'a, 'p> {
+        l: &'a Layout,
+        gen: &'a Generator,
+        poll: Poll<'p>,
+    }
+    impl Visit for SampleInto<'_, '_> {
+        type Output = Result<()>;
+        fn visit<D: Distribution>(self, d: &D) -> Result<()> {
+            sample(self.l, d, self.gen, self.poll)
+        }
+    }
+    law.visit(SampleInto { l, gen, poll })
 }
 
 pub fn uniform_(l: &Layout, a: f64, b: f64, gen: &Generator, poll: Poll<'_>) -> Result<()> {

@@ -5,7 +5,8 @@
 use super::call::{detached_for, to_pyerr};
 use crate::buffer::element::DType;
 use crate::buffer::layout::Layout;
-use crate::init::batch::{self, Job, Law};
+use crate::init::batch::{self, Fill, Job};
+use crate::sampler::Law;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
@@ -34,21 +35,13 @@ fn dtype(name: &str) -> PyResult<DType> {
     }
 }
 
-fn law(kind: &str, p: &[f64]) -> PyResult<Law> {
-    let law = match (kind, p) {
-        ("normal", &[mean, std]) => Law::Normal { mean, std },
-        ("uniform", &[a, b]) => Law::Uniform { a, b },
-        ("trunc_normal", &[mean, std, a, b]) => Law::TruncNormal { mean, std, a, b },
-        ("constant", &[v]) => Law::Constant(v),
-        ("eye", &[]) => Law::Eye,
-        _ => {
-            return Err(PyValueError::new_err(format!(
-                "fill_many: no law {kind:?} with {} parameters",
-                p.len()
-            )))
-        }
-    };
-    Ok(law)
+/// "constant" (value), "eye" (), or a law of the catalogue by name ([`Law::new`]).
+fn fill(kind: &str, p: &[f64]) -> PyResult<Fill> {
+    match (kind, p) {
+        ("constant", &[v]) => Ok(Fill::Constant(v)),
+        ("eye", &[]) => Ok(Fill::Eye),
+        _ => Law::new(kind, p).map(Fill::Sample).map_err(to_pyerr),
+    }
 }
 
 fn job(j: PyJob) -> PyResult<Job> {
@@ -62,14 +55,14 @@ fn job(j: PyJob) -> PyResult<Job> {
     let layout = Layout::new(ptr as *mut u8, dt, &shape, &bytes, None).map_err(to_pyerr)?;
     Ok(Job {
         layout,
-        law: law(&kind, &params)?,
+        fill: fill(&kind, &params)?,
         key,
     })
 }
 
 /// Fills every job of `jobs`, a list of `(address, dtype, shape, strides, kind, params, key)`
-/// (strides in elements; kind "normal" (mean, std), "uniform" (a, b), "trunc_normal" (mean,
-/// std, a, b), "constant" (value) or "eye" (); key seeds a fresh generator at position 0).
+/// (strides in elements; kind a law of the catalogue with its parameters ("normal" (mean,
+/// std), ...), "constant" (value) or "eye" (); key seeds a fresh generator at position 0).
 /// Every job is checked before any is written. Private: the caller keeps each tensor alive
 /// and guarantees its memory is the given extent, writable, and not shared between jobs.
 #[pyfunction]

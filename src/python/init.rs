@@ -6,59 +6,54 @@ use super::array::{layout_of, shard_of};
 use super::call::{detached, detached_for, to_pyerr};
 use super::generator::Gen;
 use crate::init::{self, fans};
+use crate::sampler::Law;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
+/// Fills `x` with the law `law` of the catalogue ([`crate::sampler::Law`]) and its `params`:
+/// the one binding of every sampled law (`uniform_`, `normal_`, `trunc_normal_`, ...).
 #[pyfunction]
-#[pyo3(signature = (x, a, b, generator, global_shape=None, offset=None))]
-pub fn uniform_(
+#[pyo3(signature = (x, law, params, generator, global_shape=None, offset=None))]
+pub fn fill_law(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
-    a: f64,
-    b: f64,
+    law: &str,
+    params: &Bound<'_, PyTuple>,
     generator: Gen<'_>,
     global_shape: Option<Vec<usize>>,
     offset: Option<Vec<usize>>,
 ) -> PyResult<()> {
     let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+    let mut values = [0.0; MAX_PARAMS];
+    let law = Law::new(law, law_params(params, &mut values)?).map_err(to_pyerr)?;
     let g = &generator.inner;
-    detached_for(py, l.len, |p| init::uniform_(&l, a, b, g, p))
+    detached_for(py, l.len, |p| init::fill_law(&l, &law, g, p))
 }
 
-#[pyfunction]
-#[pyo3(signature = (x, mean, std, generator, global_shape=None, offset=None))]
-pub fn normal_(
-    py: Python<'_>,
-    x: &Bound<'_, PyAny>,
-    mean: f64,
-    std: f64,
-    generator: Gen<'_>,
-    global_shape: Option<Vec<usize>>,
-    offset: Option<Vec<usize>>,
-) -> PyResult<()> {
-    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
-    let g = &generator.inner;
-    detached_for(py, l.len, |p| init::normal_(&l, mean, std, g, p))
+/// The most parameters a law takes (a tuple is read into a stack array: no allocation).
+const MAX_PARAMS: usize = 8;
+
+fn law_params<'a>(t: &Bound<'_, PyTuple>, out: &'a mut [f64; MAX_PARAMS]) -> PyResult<&'a [f64]> {
+    let n = t.len();
+    if n > MAX_PARAMS {
+        return Err(PyValueError::new_err(format!(
+            "a law takes at most {MAX_PARAMS} parameters, but got {n}"
+        )));
+    }
+    for (o, v) in out.iter_mut().zip(t.iter()) {
+        *o = v.extract()?;
+    }
+    Ok(&out[..n])
 }
 
+/// The catalogue of laws: each law's name and its parameters' names.
 #[pyfunction]
-#[pyo3(signature = (x, mean, std, a, b, generator, global_shape=None, offset=None))]
-#[allow(clippy::too_many_arguments)]
-pub fn trunc_normal_(
-    py: Python<'_>,
-    x: &Bound<'_, PyAny>,
-    mean: f64,
-    std: f64,
-    a: f64,
-    b: f64,
-    generator: Gen<'_>,
-    global_shape: Option<Vec<usize>>,
-    offset: Option<Vec<usize>>,
-) -> PyResult<()> {
-    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
-    let g = &generator.inner;
-    detached_for(py, l.len, |p| {
-        init::trunc_normal_(&l, mean, std, a, b, g, p)
-    })
+pub fn laws() -> Vec<(&'static str, Vec<&'static str>)> {
+    Law::CATALOGUE
+        .iter()
+        .map(|(n, p)| (*n, p.to_vec()))
+        .collect()
 }
 
 #[pyfunction]

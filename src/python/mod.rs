@@ -22,9 +22,8 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<generator::PyGenerator>()?;
     m.add_class::<buffer::RustBuffer>()?;
-    m.add_function(wrap_pyfunction!(init::uniform_, m)?)?;
-    m.add_function(wrap_pyfunction!(init::normal_, m)?)?;
-    m.add_function(wrap_pyfunction!(init::trunc_normal_, m)?)?;
+    m.add_function(wrap_pyfunction!(init::fill_law, m)?)?;
+    m.add_function(wrap_pyfunction!(init::laws, m)?)?;
     m.add_function(wrap_pyfunction!(init::xavier_uniform_, m)?)?;
     m.add_function(wrap_pyfunction!(init::xavier_normal_, m)?)?;
     m.add_function(wrap_pyfunction!(init::kaiming_uniform_, m)?)?;

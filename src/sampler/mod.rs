@@ -4,7 +4,8 @@
 //! `base + i / per_block` (and the word `i % per_block` in it) and the parameters, so any
 //! range of indices can be produced by itself: the parallel driver and shards rely on it.
 //!
-//! - [`uniform`], [`normal`], [`trunc_normal`]: the distributions.
+//! - [`uniform`], [`normal`], [`trunc_normal`]: the distributions, and [`Law`], their
+//!   catalogue by name (the `laws!` lines below; the macro is in [`law`]).
 //! - [`raw`]: the raw words of the blocks (`random_raw`).
 //! - [`kernel`]: [`BlockKernel`], [`fill_range`] and [`run_kernel`] (the SIMD dispatch of one).
 //! - [`distribution`]: [`Distribution`] and [`Sampler`] (a distribution at a generator position
@@ -16,6 +17,7 @@
 pub mod distribution;
 pub mod dtype_writer;
 pub mod kernel;
+pub mod law;
 pub mod normal;
 pub mod raw;
 pub mod trunc_normal;
@@ -24,3 +26,13 @@ pub mod uniform;
 pub use distribution::{Distribution, Sampler};
 pub use kernel::{fill_range, run_kernel, BlockKernel};
 pub(crate) use kernel::{interleave4, unit_f32, unit_f64_53, words4, Words4};
+
+// The catalogue: a new law is its file above, its `pub mod`, and one line here.
+law::laws! {
+    /// `uniform_(a, b)`.
+    Uniform("uniform", a, b) = uniform::Uniform,
+    /// `normal_(mean, std)`.
+    Normal("normal", mean, std) = normal::Normal,
+    /// `trunc_normal_(mean, std, a, b)`.
+    TruncNormal("trunc_normal", mean, std, a, b) = trunc_normal::TruncNormal,
+}

@@ -57,10 +57,8 @@ def _xavier_std(x, gain):
 
 # The torch kernel a small fill uses: fn -> (kind, params -> law parameters or None).
 def _law(fn, x, params):
-    if fn is _core.normal_:
-        return "normal", params
-    if fn is _core.uniform_:
-        return "uniform", params
+    if fn == "normal" or fn == "uniform":
+        return fn, params
     if fn is _core.constant_:
         v = params[0]
         exact = type(v) in (float, bool) or (type(v) is int and abs(v) <= 2**53)
@@ -121,11 +119,11 @@ def _small_on_torch(fn, x, params, tgen) -> bool:
     return True
 
 
-# The fills ``_core.fill_many`` does (by law name).
-_KINDS = {_core.normal_: "normal", _core.uniform_: "uniform", _core.trunc_normal_: "trunc_normal",
-          _core.constant_: "constant", _core.eye_: "eye"}
-_SMALL = {_core.normal_: ("normal", _m.MIN_RANDOM["normal"]),
-          _core.uniform_: ("uniform", _m.MIN_RANDOM["uniform"])}
+# The fills ``_core.fill_many`` does, by its name for them: every sampled law (``fn`` is the
+# law's name), and these two.
+_KINDS = {_core.constant_: "constant", _core.eye_: "eye"}
+_SMALL = {"normal": ("normal", _m.MIN_RANDOM["normal"]),
+          "uniform": ("uniform", _m.MIN_RANDOM["uniform"])}
 _NUMBER = (float, int)
 _mode_on = torch._C._is_torch_function_mode_enabled
 
@@ -176,7 +174,8 @@ def fill(fn, x: torch.Tensor, params: tuple, generator=_UNSET, shard=None) -> to
     """``fn(x, *params[, generator], **shard)`` for a torch tensor ``x``, as torch treats it.
 
     Args:
-        fn: the core function (``ferroinit._core.normal_``, ...).
+        fn: a sampled law's name (``"normal"``: ``_core.fill_law`` with it), or the core
+            function (``ferroinit._core.constant_``, ...).
         x: the tensor.
         params: ``fn``'s arguments between the array and the generator.
         generator: what the caller was given (int, ferroinit/torch Generator or None); leave
@@ -208,7 +207,7 @@ def _on_torch(fn, x, params, tgen, deterministic: bool) -> bool:
             return False
     elif not x.is_floating_point():
         return False
-    elif fn is _core.trunc_normal_:
+    elif fn == "trunc_normal":
         op = lambda: torch.nn.init.trunc_normal_(x, *params, generator=tgen)
     elif fn is _core.orthogonal_:
         op = lambda: torch.nn.init.orthogonal_(x, *params, generator=tgen)
@@ -252,11 +251,11 @@ def _fill(fn, x, params, generator, shard):
         params = (float(params[0]),)
     if not _t.direct(x):
         # The core's own error (not a CPU tensor, not a float dtype ...), before any draw.
-        fn(x, *params, *(() if deterministic else (_core.Generator(0),)), **shard)
+        _core_call(fn, x, params, () if deterministic else (_core.Generator(0),), shard)
         return x  # pragma: no cover - a tensor the core fills but direct() refuses
     reg.touch(x)
     restore = None
-    kind = _KINDS.get(fn)
+    kind = fn if type(fn) is str else _KINDS.get(fn)
     if kind is not None and not shard and (deterministic or torch_seeded):
         # The core's batch entry with one job: the tensor by address, no NumPy view.
         key = 0
@@ -278,8 +277,15 @@ def _fill(fn, x, params, generator, shard):
 
         args = (*params, ferroinit._gen(generator))
     with _restoring(restore):
-        fn(_t.target(x), *args, **shard)
+        _core_call(fn, _t.target(x), params, args[len(params):], shard)
     return _written(x, reg)
+
+
+def _core_call(fn, x, params, generator, shard):
+    """``fn(x, *params, *generator, **shard)``, where a law's name is ``_core.fill_law``."""
+    if type(fn) is str:
+        return _core.fill_law(x, fn, params, *generator, **shard)
+    return fn(x, *params, *generator, **shard)
 
 
 @contextlib.contextmanager
