@@ -101,7 +101,7 @@ def test_fill_law_refuses_bad_laws_and_parameters_and_writes_nothing():
     x = np.full(4, 7.0)
     g = init.Generator(0)
     with pytest.raises(ValueError, match="no law"):
-        init._core.fill_law(x, "laplace", (0.0, 1.0), g)
+        init._core.fill_law(x, "no_such_law", (0.0, 1.0), g)
     with pytest.raises(ValueError, match="takes 4 parameters"):
         init._core.fill_law(x, "trunc_normal", (0.0, 1.0), g)
     with pytest.raises(TypeError):

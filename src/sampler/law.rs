@@ -96,7 +96,7 @@ mod tests {
             m,
             "law \"normal\" takes 2 parameters (mean, std), but got 1"
         );
-        let Err(Error::Value(m)) = Law::new("laplace", &[]) else {
+        let Err(Error::Value(m)) = Law::new("no_such_law", &[]) else {
             panic!("unknown")
         };
         assert!(m.contains("trunc_normal"), "{m}");
