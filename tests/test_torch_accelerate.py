@@ -466,6 +466,73 @@ def test_meta_tensors_and_meta_device_construction():
         assert init.normal_(m) is m and m.is_meta
 
 
+# Calls on meta tensors that ferroinit answers itself (without torch's Python refs), and some
+# it must leave to torch: each is run under accelerate() and under empty_init's meta mode and
+# compared with torch on its own (result, version counter, exception type and message).
+_META_CALLS = [
+    ("normal_", lambda t: t.normal_(0.0, 0.02)),
+    ("normal_ kw", lambda t: t.normal_(mean=1, std=2)),
+    ("normal_ std<0", lambda t: t.normal_(0.0, -1.0)),
+    ("normal_ nan", lambda t: t.normal_(float("nan"), 1.0)),
+    ("uniform_", lambda t: t.uniform_(-1, 1)),
+    ("uniform_ a>b", lambda t: t.uniform_(2.0, 1.0)),
+    ("erfinv_", lambda t: t.erfinv_()),
+    ("clamp_", lambda t: t.clamp_(min=-2.0, max=2.0)),
+    ("clamp_ min", lambda t: t.clamp_(-2)),
+    ("clamp_ none", lambda t: t.clamp_()),
+    ("init.normal_", lambda t: init.normal_(t, std=0.02)),
+    ("init.normal_ gen", lambda t: init.normal_(t, generator=torch.Generator().manual_seed(0))),
+    ("init.uniform_", lambda t: init.uniform_(t, -0.1, 0.1)),
+    ("init.uniform_ bad", lambda t: init.uniform_(t, 1.0, -1.0)),
+    ("timm trunc", lambda t: t.uniform_(-0.9, 0.9).erfinv_().mul_(0.02).add_(0.0).clamp_(-2, 2)),
+]
+
+
+def _meta_outcome(make, call, context):
+    t = make()
+    v0 = t._version
+    with context():
+        try:
+            out = call(t)
+            result = ("ok", out is t, out.is_meta, out.shape, out.dtype)
+        except Exception as e:  # noqa: BLE001 - compared with torch's own
+            result = (type(e).__name__, str(e))
+    return result, t._version - v0
+
+
+@pytest.mark.parametrize("name,call", _META_CALLS, ids=[c[0] for c in _META_CALLS])
+@pytest.mark.parametrize("kind", ["leaf", "parameter", "int", "bf16"])
+def test_meta_calls_are_torch_calls(name, call, kind):
+    import contextlib
+
+    def make():
+        if kind == "int":
+            return torch.empty(64, 64, dtype=torch.int32, device="meta")
+        dtype = torch.bfloat16 if kind == "bf16" else torch.float32
+        t = torch.empty(3000, 2, dtype=dtype, device="meta")
+        return nn.Parameter(t) if kind == "parameter" else t
+
+    theirs = _meta_outcome(make, call, contextlib.nullcontext)
+    assert _meta_outcome(make, call, fit.accelerate) == theirs
+    assert _meta_outcome(make, call, fit.empty_init) == theirs
+    with torch.no_grad():
+        theirs = _meta_outcome(make, call, contextlib.nullcontext)
+        assert _meta_outcome(make, call, fit.accelerate) == theirs
+        assert _meta_outcome(make, call, fit.empty_init) == theirs
+
+
+def test_empty_init_meta_mode_leaves_cpu_tensors_and_nests():
+    torch.manual_seed(3)
+    with fit.empty_init(), fit.empty_init():
+        t = torch.empty(5000)
+        t.normal_()  # a CPU tensor: torch's own call and values
+        lin = nn.Linear(3000, 3000)
+    torch.manual_seed(3)
+    ref = torch.empty(5000).normal_()
+    assert torch.equal(t, ref) and lin.weight.is_meta
+    assert not torch._C._len_torch_function_stack()
+
+
 def test_fake_tensors_keep_working():
     from torch._subclasses.fake_tensor import FakeTensorMode
 

@@ -7,7 +7,9 @@ that runs on them in ``__init__`` does nothing. Buffers keep what ``__init__`` c
 frequencies, masks), which no init code may recompute later.
 
 The patch of ``register_parameter`` is installed while any thread is inside ``empty_init`` and
-acts only in those threads.
+acts only in those threads. The block also runs under :class:`.meta.Mode`, so the init calls
+of ``__init__`` on the meta parameters (HF's ``post_init``, timm's ``trunc_normal_``) cost what
+they do, nothing, instead of torch's Python decompositions for meta tensors.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import threading
 
 import torch
 from torch import nn
+
+from . import meta as _meta
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -54,10 +58,14 @@ class empty_init:
                 nn.Module.register_parameter = _register_parameter
             _users += 1
         _local.depth = _depth() + 1
+        mode = _meta.Mode()
+        mode.__enter__()
+        self.__dict__.setdefault("_modes", []).append(mode)  # one per entry (re-entrant)
         return self
 
     def __exit__(self, *exc):
         global _users
+        self._modes.pop().__exit__(*exc)
         _local.depth = _depth() - 1
         with _lock:
             _users -= 1

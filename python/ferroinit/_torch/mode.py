@@ -23,6 +23,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._device import DeviceContext
 
+from . import meta as _meta
 from . import pending as _p
 from . import seeding as _s
 from . import tensors as _t
@@ -51,11 +52,12 @@ def _only(kwargs, allowed) -> bool:
 
 def _lower_modes_ok() -> bool:
     """The modes below this one (it is popped while it handles a call) leave routed calls
-    alone: only device contexts (which do not affect in-place fills) and other accelerates.
+    alone: only device contexts (which do not affect in-place fills), other accelerates and
+    empty_init's meta mode (which only takes calls on meta tensors).
     Any other mode sees every call, so torch does it."""
     if not torch._C._len_torch_function_stack():
         return True
-    return all(isinstance(m, (DeviceContext, _Accelerate))
+    return all(isinstance(m, (DeviceContext, _Accelerate, _meta.Mode))
                for m in torch.overrides._get_current_function_mode_stack())
 
 
@@ -78,6 +80,9 @@ class _Accelerate(TorchFunctionMode):
         if handler is not None:
             out = handler(self, args, kwargs)
             if out is not _PASS:
+                return out
+            out = _meta.inplace(func, args, kwargs)  # a meta tensor: without torch's refs
+            if out is not None:
                 return out
         reg = _p.registry()
         if reg.fills or reg.watch is not None or self.generator is not None:
