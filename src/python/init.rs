@@ -56,75 +56,32 @@ pub fn laws() -> Vec<(&'static str, Vec<&'static str>)> {
         .collect()
 }
 
-#[pyfunction]
-#[pyo3(signature = (x, gain, generator, global_shape=None, offset=None))]
-pub fn xavier_uniform_(
-    py: Python<'_>,
-    x: &Bound<'_, PyAny>,
-    gain: f64,
-    generator: Gen<'_>,
-    global_shape: Option<Vec<usize>>,
-    offset: Option<Vec<usize>>,
-) -> PyResult<()> {
-    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
-    let g = &generator.inner;
-    detached_for(py, l.len, |p| init::xavier_uniform_(&l, gain, g, p))
+/// A random, shardable core initializer with its own parameters: the binding converts the
+/// array (and shard) to a layout and calls `init::$name(&layout, params.., generator, poll)`.
+macro_rules! random_shardable {
+    ($name:ident($($p:ident: $t:ty),*)) => {
+        #[pyfunction]
+        #[pyo3(signature = (x, $($p,)* generator, global_shape=None, offset=None))]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name(
+            py: Python<'_>,
+            x: &Bound<'_, PyAny>,
+            $($p: $t,)*
+            generator: Gen<'_>,
+            global_shape: Option<Vec<usize>>,
+            offset: Option<Vec<usize>>,
+        ) -> PyResult<()> {
+            let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
+            let g = &generator.inner;
+            detached_for(py, l.len, |p| init::$name(&l, $($p,)* g, p))
+        }
+    };
 }
 
-#[pyfunction]
-#[pyo3(signature = (x, gain, generator, global_shape=None, offset=None))]
-pub fn xavier_normal_(
-    py: Python<'_>,
-    x: &Bound<'_, PyAny>,
-    gain: f64,
-    generator: Gen<'_>,
-    global_shape: Option<Vec<usize>>,
-    offset: Option<Vec<usize>>,
-) -> PyResult<()> {
-    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
-    let g = &generator.inner;
-    detached_for(py, l.len, |p| init::xavier_normal_(&l, gain, g, p))
-}
-
-#[pyfunction]
-#[pyo3(signature = (x, a, mode, nonlinearity, generator, global_shape=None, offset=None))]
-#[allow(clippy::too_many_arguments)]
-pub fn kaiming_uniform_(
-    py: Python<'_>,
-    x: &Bound<'_, PyAny>,
-    a: f64,
-    mode: &str,
-    nonlinearity: &str,
-    generator: Gen<'_>,
-    global_shape: Option<Vec<usize>>,
-    offset: Option<Vec<usize>>,
-) -> PyResult<()> {
-    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
-    let g = &generator.inner;
-    detached_for(py, l.len, |p| {
-        init::kaiming_uniform_(&l, a, mode, nonlinearity, g, p)
-    })
-}
-
-#[pyfunction]
-#[pyo3(signature = (x, a, mode, nonlinearity, generator, global_shape=None, offset=None))]
-#[allow(clippy::too_many_arguments)]
-pub fn kaiming_normal_(
-    py: Python<'_>,
-    x: &Bound<'_, PyAny>,
-    a: f64,
-    mode: &str,
-    nonlinearity: &str,
-    generator: Gen<'_>,
-    global_shape: Option<Vec<usize>>,
-    offset: Option<Vec<usize>>,
-) -> PyResult<()> {
-    let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
-    let g = &generator.inner;
-    detached_for(py, l.len, |p| {
-        init::kaiming_normal_(&l, a, mode, nonlinearity, g, p)
-    })
-}
+random_shardable!(xavier_uniform_(gain: f64));
+random_shardable!(xavier_normal_(gain: f64));
+random_shardable!(kaiming_uniform_(a: f64, mode: &str, nonlinearity: &str));
+random_shardable!(kaiming_normal_(a: f64, mode: &str, nonlinearity: &str));
 
 #[pyfunction]
 pub fn constant_(py: Python<'_>, x: &Bound<'_, PyAny>, val: f64) -> PyResult<()> {
