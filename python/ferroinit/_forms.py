@@ -259,6 +259,17 @@ _WARN_SOURCE = """\
 """
 
 
+# The Args lines and the Returns that every law's in-place docstring shares (its doc's
+# "{random_args}" line, at the registry's 12-space indent).
+_LAW_ARGS = """\
+generator: an int seed, a :class:`Generator`, or None for the global generator.
+            global_shape, offset: write the values of the sub-array at ``offset`` of an array
+                of ``global_shape`` (see the README on shards).
+
+        Returns:
+            ``x``."""
+
+
 def inplace_law(entry: Initializer, namespace: dict[str, Any], helpers: dict[str, Any]
                 ) -> Callable:
     """Make the in-place function of the sampled law of ``entry``:
@@ -308,7 +319,7 @@ def inplace_law(entry: Initializer, namespace: dict[str, Any], helpers: dict[str
     fn.__qualname__ = entry.name
     if hasattr(fn.__code__, "co_qualname"):  # 3.11+ names a bad call by the code's qualname
         fn.__code__ = fn.__code__.replace(co_qualname=entry.name)
-    fn.__doc__ = entry.doc
+    fn.__doc__ = entry.doc.replace("{random_args}", _LAW_ARGS)
     fn.__module__ = entry.module
     return fn
 

@@ -65,7 +65,9 @@ class Initializer:
             (``_forms.inplace_law``), so no module defines it by hand.
         params: a law's parameters after the array, ``(name, default)`` each, in the
             catalogue's order.
-        doc: a law's in-place docstring (torch-style: Args, Returns, Example).
+        doc: a law's in-place docstring (torch-style: Args, Returns, Example), where the line
+            ``{random_args}`` stands for the Args lines every law shares (``generator``,
+            ``global_shape, offset``) and its Returns.
         warn: a law's warning for its parameters: ``warn(*params)`` returns torch's message,
             or None (``trunc_normal_``'s "mean is more than 2 std from [a, b]").
     """
@@ -128,12 +130,7 @@ INITIALIZERS: tuple[Initializer, ...] = (
             x: a writable float16/bfloat16/float32/float64 NumPy array (any strides).
             a: the lower bound of the uniform distribution.
             b: the upper bound of the uniform distribution.
-            generator: an int seed, a :class:`Generator`, or None for the global generator.
-            global_shape, offset: write the values of the sub-array at ``offset`` of an array of
-                ``global_shape`` (see the README on shards).
-
-        Returns:
-            ``x``.
+            {random_args}
 
         Example:
             >>> import numpy as np, ferroinit as init
@@ -166,11 +163,7 @@ INITIALIZERS: tuple[Initializer, ...] = (
             x: a writable float NumPy array.
             mean: the mean of the normal distribution.
             std: the standard deviation of the normal distribution.
-            generator: an int seed, a :class:`Generator`, or None for the global generator.
-            global_shape, offset: shard placement (see :func:`uniform_`).
-
-        Returns:
-            ``x``.
+            {random_args}
 
         Example:
             >>> import numpy as np, ferroinit as init
@@ -213,11 +206,7 @@ INITIALIZERS: tuple[Initializer, ...] = (
             std: the standard deviation of the normal distribution (before truncation).
             a: the minimum cutoff value.
             b: the maximum cutoff value.
-            generator: an int seed, a :class:`Generator`, or None for the global generator.
-            global_shape, offset: shard placement (see :func:`uniform_`).
-
-        Returns:
-            ``x``.
+            {random_args}
 
         Example:
             >>> import numpy as np, ferroinit as init
