@@ -502,7 +502,9 @@ class accelerate(contextlib.ContextDecorator):
     unchanged (CUDA and meta tensors, integer and complex dtypes, tensor subclasses and fake
     tensors, tensors below the size where torch's kernel is faster, a leaf that requires grad
     outside ``no_grad``, any call while another function or dispatch mode below this one is
-    active): never a new error.
+    active): never a new error. (On a meta tensor those in-place calls write nothing either
+    way; where torch would surely succeed, ferroinit bumps the version counter and returns the
+    tensor itself, without torch's Python decompositions for meta tensors.)
 
     Values: each fill draws one key from the call's ``generator=`` or, without one, from this
     block's ``generator`` (default: torch's default CPU generator), so ``torch.manual_seed``
@@ -560,7 +562,10 @@ class empty_init(_empty.empty_init):
     As accelerate's ``init_empty_weights(include_buffers=False)``: parameters take no memory
     and no init time, while buffers keep the values ``__init__`` computed (rotary ``inv_freq``,
     masks), which no init code recomputes. :func:`materialize` then gives the parameters the
-    model's own init.
+    model's own init. The init calls ``__init__`` makes on the meta parameters (``normal_``,
+    ``uniform_``, ``erfinv_``, ``clamp_``) are answered as torch answers them (version counter
+    bumped, the tensor returned, torch's errors) without torch's Python decompositions for meta
+    tensors, which made most of a meta build's time.
 
     Example:
         >>> import torch, ferroinit.torch as fit
