@@ -107,8 +107,10 @@ def test_fill_law_refuses_bad_laws_and_parameters_and_writes_nothing():
         init._core.fill_law(x, "no_such_law", (0.0, 1.0), g)
     with pytest.raises(ValueError, match="takes 4 parameters"):
         init._core.fill_law(x, "trunc_normal", (0.0, 1.0), g)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="argument 'std': must be real number, not str"):
         init._core.fill_law(x, "normal", (0.0, "1"), g)
+    with pytest.raises(TypeError, match="argument 'b': must be real number, not NoneType"):
+        init.uniform_(x, 0.0, None, generator=g)
     with pytest.raises(ValueError, match="at most 8"):
         init._core.fill_law(x, "normal", (0.0,) * 9, g)
     assert (x == 7.0).all() and g.position == 0

@@ -7,7 +7,7 @@ use super::call::{detached, detached_for, to_pyerr};
 use super::generator::Gen;
 use crate::init::{self, fans};
 use crate::sampler::Law;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -26,7 +26,7 @@ pub fn fill_law(
 ) -> PyResult<()> {
     let (l, _guard) = layout_of(x, shard_of(global_shape, offset)?.as_ref())?;
     let mut values = [0.0; MAX_PARAMS];
-    let law = Law::new(law, law_params(params, &mut values)?).map_err(to_pyerr)?;
+    let law = Law::new(law, law_params(law, params, &mut values)?).map_err(to_pyerr)?;
     let g = &generator.inner;
     detached_for(py, l.len, |p| init::fill_law(&l, &law, g, p))
 }
@@ -34,15 +34,27 @@ pub fn fill_law(
 /// The most parameters a law takes (a tuple is read into a stack array: no allocation).
 const MAX_PARAMS: usize = 8;
 
-fn law_params<'a>(t: &Bound<'_, PyTuple>, out: &'a mut [f64; MAX_PARAMS]) -> PyResult<&'a [f64]> {
+fn law_params<'a>(
+    law: &str,
+    t: &Bound<'_, PyTuple>,
+    out: &'a mut [f64; MAX_PARAMS],
+) -> PyResult<&'a [f64]> {
     let n = t.len();
     if n > MAX_PARAMS {
         return Err(PyValueError::new_err(format!(
             "a law takes at most {MAX_PARAMS} parameters, but got {n}"
         )));
     }
-    for (o, v) in out.iter_mut().zip(t.iter()) {
-        *o = v.extract()?;
+    let names = Law::CATALOGUE
+        .iter()
+        .find(|(l, _)| *l == law)
+        .map_or(&[][..], |(_, p)| *p);
+    for (i, (o, v)) in out.iter_mut().zip(t.iter()).enumerate() {
+        // A wrong type is named by the parameter, as a Python signature would name it.
+        *o = v.extract().map_err(|e: PyErr| {
+            let name = names.get(i).copied().unwrap_or("params");
+            PyTypeError::new_err(format!("argument '{name}': {}", e.value(t.py())))
+        })?;
     }
     Ok(&out[..n])
 }
