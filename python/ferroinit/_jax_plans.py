@@ -236,12 +236,13 @@ def _follow_key(out, words):
     return out
 
 
-def _keyless(jax_init, fill_value: float, name: str):
-    planner = _Planner(jax_init, lambda shape, dt: _Fill(
-        lambda x, _g: _fi.constant_(x, fill_value)), keyed=False)
+def _keyless_init(jax_init, prepare, default_dtype: DTypeLike = None):
+    """The initializer of a keyless jax initializer (``zeros``, ``ones``, ``constant``): the
+    key is ignored, as in jax; under a trace (or with ``out_sharding``) it is jax's own (XLA
+    folds it), eagerly ferroinit's fill of ``prepare``'s plan where it has one."""
+    planner = _Planner(jax_init, prepare, keyed=False)
 
-    def init(key, shape, dtype: DTypeLike = None, out_sharding=None) -> jax.Array:
-        # The key is ignored, as in jax; under a trace jax's own (XLA folds it).
+    def init(key, shape, dtype: DTypeLike = default_dtype, out_sharding=None) -> jax.Array:
         if out_sharding is not None or not _at_top_level():
             return jax_init(key, shape, dtype, out_sharding)
         plan = planner.plan(key, shape, dtype)
@@ -249,6 +250,12 @@ def _keyless(jax_init, fill_value: float, name: str):
             return jax_init(key, shape, dtype)
         return _eager(plan, None)
 
+    return init
+
+
+def _keyless(jax_init, fill_value: float, name: str):
+    init = _keyless_init(jax_init, lambda shape, dt: _Fill(
+        lambda x, _g: _fi.constant_(x, fill_value)))
     init.__name__ = init.__qualname__ = name
     return init
 

@@ -60,16 +60,14 @@ import ferroinit as _fi
 
 from ._jax_plans import (  # the machinery; this module holds the public builders
     _TAIL,
-    _at_top_level,
-    _eager,
     _Fill,
     _finite,
     _in,
     _initializer,
     _inside,
     _keyless,
+    _keyless_init,
     _open_cap,
-    _Planner,
     _real_scalar,
     _toward,
     generator,
@@ -188,17 +186,7 @@ def constant(value, dtype: DTypeLike = None) -> Initializer:
         v = float(_in(dt, value))
         return _Fill(lambda x, _g: _fi.constant_(x, v))
 
-    planner = _Planner(jax_init, prepare, keyed=False)
-
-    def init(key, shape, dtype: DTypeLike = dtype, out_sharding=None) -> jax.Array:
-        if out_sharding is not None or not _at_top_level():
-            return jax_init(key, shape, dtype, out_sharding)
-        plan = planner.plan(key, shape, dtype)
-        if plan is None:
-            return jax_init(key, shape, dtype)
-        return _eager(plan, None)
-
-    return init
+    return _keyless_init(jax_init, prepare, dtype)
 
 
 # --------------------------------------------------------------------------- samplers
