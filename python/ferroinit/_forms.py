@@ -239,7 +239,7 @@ def allocating(entry: Initializer, inplace: Callable, empty: Callable,
 # real def binds positional and keyword parameters in C and has a real signature. The fast
 # path is a NumPy array without a shard: one type check, then the core.
 _LAW_SOURCE = """\
-def _make(_ndarray, _fill_law, _default, _gen, _shard, _torch_tensor, _torch_fill, _warn,
+def _make(*, _ndarray, _fill_law, _default, _gen, _shard, _torch_tensor, _torch_fill, _warn,
           _warnings):
     def {name}(x, {params}, *, generator=None, global_shape=None, offset=None):
         params = ({args})
@@ -261,8 +261,8 @@ _WARN_SOURCE = """\
 
 # The Args lines and the Returns that every law's in-place docstring shares (its doc's
 # "{random_args}" line, at the registry's 12-space indent).
-_LAW_ARGS = """\
-generator: an int seed, a :class:`Generator`, or None for the global generator.
+_LAW_ARGS = f"""\
+generator: {_ARG_DOCS["generator"]}
             global_shape, offset: write the values of the sub-array at ``offset`` of an array
                 of ``global_shape`` (see the README on shards).
 
@@ -313,9 +313,8 @@ def inplace_law(entry: Initializer, namespace: dict[str, Any], helpers: dict[str
     scope: dict[str, Any] = {}
     # (the source holds only the checked identifiers, float reprs and the law's repr)
     exec(compile(source, f"<ferroinit law {entry.name}>", "exec"), namespace, scope)  # noqa: S102
-    fn = scope["_make"](np.ndarray, helpers["fill_law"], helpers["default"], helpers["gen"],
-                        helpers["shard"], helpers["torch_tensor"], helpers["torch_fill"],
-                        entry.warn, warnings)
+    fn = scope["_make"](**{f"_{k}": v for k, v in helpers.items()}, _ndarray=np.ndarray,
+                        _warn=entry.warn, _warnings=warnings)
     fn.__qualname__ = entry.name
     if hasattr(fn.__code__, "co_qualname"):  # 3.11+ names a bad call by the code's qualname
         fn.__code__ = fn.__code__.replace(co_qualname=entry.name)

@@ -45,10 +45,7 @@ fn law_params<'a>(
             "a law takes at most {MAX_PARAMS} parameters, but got {n}"
         )));
     }
-    let names = Law::CATALOGUE
-        .iter()
-        .find(|(l, _)| *l == law)
-        .map_or(&[][..], |(_, p)| *p);
+    let names = crate::sampler::law::parameters(law);
     for (i, (o, v)) in out.iter_mut().zip(t.iter()).enumerate() {
         // A wrong type is named by the parameter, as a Python signature would name it.
         *o = v.extract().map_err(|e: PyErr| {

@@ -62,11 +62,16 @@ pub(crate) fn unknown(name: &str) -> crate::error::Error {
     crate::error::Error::Value(format!("no law {name:?}; the laws are {}", names()))
 }
 
-pub(crate) fn arity(name: &str, got: usize) -> crate::error::Error {
-    let params = super::Law::CATALOGUE
+/// The parameters' names of the law `name`, in order (empty for an unknown name).
+pub fn parameters(name: &str) -> &'static [&'static str] {
+    super::Law::CATALOGUE
         .iter()
         .find(|(n, _)| *n == name)
-        .map_or(&[][..], |(_, p)| *p);
+        .map_or(&[][..], |(_, p)| *p)
+}
+
+pub(crate) fn arity(name: &str, got: usize) -> crate::error::Error {
+    let params = parameters(name);
     crate::error::Error::Value(format!(
         "law {name:?} takes {} parameters ({}), but got {got}",
         params.len(),

@@ -122,8 +122,7 @@ def _small_on_torch(fn, x, params, tgen) -> bool:
 # The fills ``_core.fill_many`` does, by its name for them: every sampled law (``fn`` is the
 # law's name), and these two.
 _KINDS = {_core.constant_: "constant", _core.eye_: "eye"}
-_SMALL = {"normal": ("normal", _m.MIN_RANDOM["normal"]),
-          "uniform": ("uniform", _m.MIN_RANDOM["uniform"])}
+_SMALL = {kind: _m.MIN_RANDOM[kind] for kind in ("normal", "uniform")}  # kind -> below
 _NUMBER = (float, int)
 _mode_on = torch._C._is_torch_function_mode_enabled
 
@@ -136,10 +135,10 @@ def small(fn, x, params, generator) -> bool:
     (which would see the call) and no grad to record, is torch's own kernel, called directly
     (torch.nn.init's own cost, less its ``no_grad`` block). False: nothing was done, and the
     general path decides (it does the same call in the cases this one leaves out)."""
-    law = _SMALL.get(fn)
-    if law is None or type(x) not in _t._PLAIN or _mode_on() or not x.is_cpu:
+    below = _SMALL.get(fn)
+    if below is None or type(x) not in _t._PLAIN or _mode_on() or not x.is_cpu:
         return False
-    kind, below = law
+    kind = fn
     if x.numel() >= below or not x.is_contiguous():
         return False
     big = _t.FINITE_MAX.get(x.dtype)
@@ -267,17 +266,17 @@ def _fill(fn, x, params, generator, shard):
             _core.fill_many([_t.job(x, kind, tuple(map(float, params)), key)])
         return _written(x, reg)
     if deterministic:
-        args = params
+        gen = ()
     elif torch_seeded:
         g = generator or _s.current() or torch.default_generator
         restore = (g, g.get_state())
-        args = (*params, _core.Generator(_s.draw_key(g)))
+        gen = (_core.Generator(_s.draw_key(g)),)
     else:
         import ferroinit
 
-        args = (*params, ferroinit._gen(generator))
+        gen = (ferroinit._gen(generator),)
     with _restoring(restore):
-        _core_call(fn, _t.target(x), params, args[len(params):], shard)
+        _core_call(fn, _t.target(x), params, gen, shard)
     return _written(x, reg)
 
 

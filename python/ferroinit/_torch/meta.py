@@ -21,13 +21,11 @@ from types import FunctionType
 import torch
 from torch.overrides import TorchFunctionMode
 
+from . import pending as _p
 from . import tensors as _t
 
 T = torch.Tensor
-
-
-def _number(x) -> bool:
-    return type(x) is float or type(x) is int
+_number = _t.is_number
 
 
 def _args(args, kwargs, names) -> tuple | None:
@@ -45,8 +43,9 @@ def _normal(t, args, kwargs) -> bool:
     if p is None:
         return False
     mean, std = (0.0 if p[0] is None else p[0]), (1.0 if p[1] is None else p[1])
-    return (_number(mean) and _number(std) and math.isfinite(mean) and math.isfinite(std)
-            and std >= 0 and abs(mean) + 9 * std <= _t.FINITE_MAX[t.dtype])
+    # (the range ferroinit's own fills take; std == 0 is torch's too, as any call left out)
+    return _number(mean) and _number(std) and _p._in_range("normal", (mean, std),
+                                                           _t.FINITE_MAX[t.dtype])
 
 
 def _uniform(t, args, kwargs, names=("from", "to")) -> bool:
@@ -54,8 +53,7 @@ def _uniform(t, args, kwargs, names=("from", "to")) -> bool:
     if p is None:
         return False
     a, b = (0.0 if p[0] is None else p[0]), (1.0 if p[1] is None else p[1])
-    big = _t.FINITE_MAX[t.dtype] / 2
-    return _number(a) and _number(b) and a <= b and abs(a) <= big and abs(b) <= big
+    return _number(a) and _number(b) and _p._in_range("uniform", (a, b), _t.FINITE_MAX[t.dtype])
 
 
 def _erfinv(t, args, kwargs) -> bool:

@@ -38,8 +38,7 @@ MIN_RANDOM = {"normal": 2048, "uniform": 1024, "trunc_normal": 2048}
 MIN_CONSTANT = 1 << 16
 
 
-def _number(x) -> bool:
-    return type(x) is float or type(x) is int
+_number = _t.is_number
 
 
 def _arg(args, kwargs, i, name, default):

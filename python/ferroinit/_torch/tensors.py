@@ -33,6 +33,12 @@ DTYPE_NAME = {torch.float16: "float16", torch.bfloat16: "bfloat16", torch.float3
 #: Largest finite value per dtype, as a Python float (for the parameter ranges ferroinit takes).
 FINITE_MAX = {d: float(torch.finfo(d).max) for d in FILLABLE}
 
+
+def is_number(x) -> bool:
+    """A plain Python float or int (not a bool, tensor or NumPy scalar): an argument ferroinit
+    takes as torch would."""
+    return type(x) is float or type(x) is int
+
 _dispatch_depth = torch._C._len_torch_dispatch_stack
 _functorch_active = torch._C._are_functorch_transforms_active
 
