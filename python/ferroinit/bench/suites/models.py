@@ -8,7 +8,12 @@ For each model (HF ``LlamaForCausalLM`` of ~160M parameters, timm ``vit_base_pat
   :func:`ferroinit.torch.materialize`;
 - ``floor``: fresh memory of the model's bytes written once (``torch.empty`` + ``fill_`` per
   parameter and buffer, through torch's allocator like the model's own tensors), what any
-  initialization of the model's fresh memory costs at least.
+  initialization of the model's fresh memory costs at least;
+- ``empty_init``: the construction under :func:`ferroinit.torch.empty_init` alone (the first
+  step of ``materialize``'s row): what building the meta model costs.
+
+Each sample also records the process's minor page faults (first touches of fresh memory,
+where the platform reports them), since on some machines they are much of a row's time.
 
 The four run side by side in interleaved rounds (one untimed warm-up each; ``gc.collect``
 before every sample; one model alive at a time), wall time, median of the samples. Floors:
@@ -30,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-METHODS = ("plain", "accelerate", "materialize", "floor")
+METHODS = ("plain", "accelerate", "materialize", "floor", "empty_init")
 ACCELERATE_FLOOR = 4.0
 MATERIALIZE_FLOOR = 6.0
 MATERIALIZE_MAX_VS_FLOOR = 2.0
@@ -102,17 +107,34 @@ def _ways(torch, build: Callable[[], Any], layout: list[tuple]) -> dict[str, Cal
     def floor():
         return [torch.empty(shape, dtype=dtype).fill_(1) for shape, dtype in layout]
 
-    ways = {"plain": plain, "accelerate": accelerate, "materialize": materialize, "floor": floor}
+    def empty_init():
+        torch.manual_seed(0)
+        with fit.empty_init():
+            return build()
+
+    ways = {"plain": plain, "accelerate": accelerate, "materialize": materialize, "floor": floor,
+            "empty_init": empty_init}
     return {m: ways[m] for m in METHODS}
 
 
-def _timed(fn: Callable[[], Any]) -> float:
+def _minor_faults() -> int | None:
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, int | None]:
+    """Wall time of one call and the minor page faults it took (None where unknown)."""
     gc.collect()
+    f0 = _minor_faults()
     t0 = time.perf_counter()
     out = fn()
     dt = time.perf_counter() - t0
+    f1 = _minor_faults()
     del out
-    return dt
+    return dt, None if f0 is None else f1 - f0
 
 
 def measure(name: str, *, repeats: int = 3, small: bool = False) -> dict[str, Any]:
@@ -147,8 +169,11 @@ def measure(name: str, *, repeats: int = 3, small: bool = False) -> dict[str, An
         for method, samples in live.items():
             samples.append(_timed(ways[method]))
     for method, samples in live.items():
-        row["results"][method] = {"median_s": statistics.median(samples), "min_s": min(samples),
-                                  "samples_s": samples}
+        times = [t for t, _ in samples]
+        faults = [f for _, f in samples if f is not None]
+        row["results"][method] = {
+            "median_s": statistics.median(times), "min_s": min(times), "samples_s": times,
+            "median_faults": statistics.median(faults) if faults else None}
     return row
 
 
@@ -164,7 +189,8 @@ def measure_models(models: Sequence[str] = tuple(MODELS), *, repeats: int = 3,
 
     Returns:
         one dict per model: ``model``, ``what``, ``params``, ``bytes`` and ``results``
-        (method -> ``{"median_s", "min_s", "samples_s"}`` or ``{"error"}``), or ``skipped``.
+        (method -> ``{"median_s", "min_s", "samples_s", "median_faults"}`` or
+        ``{"error"}``), or ``skipped``.
     """
     try:
         import torch  # noqa: F401
@@ -181,7 +207,8 @@ def _median(row: dict[str, Any], method: str) -> float | None:
 
 def ratios(row: dict[str, Any]) -> dict[str, float | None]:
     """plain / accelerate, plain / materialize, materialize / floor (None if not measured)."""
-    plain, acc, mat, floor = (_median(row, m) for m in METHODS)
+    plain, acc, mat, floor = (_median(row, m) for m in
+                              ("plain", "accelerate", "materialize", "floor"))
 
     def div(a, b):
         return None if a is None or b is None or b <= 0 else a / b
@@ -231,8 +258,10 @@ def report(rows: list[dict[str, Any]], tgts: list[dict[str, Any]] | None = None)
             if "error" in res:
                 L.append(f"    {method:<12} error: {res['error']}")
             elif res:
+                faults = res.get("median_faults")
+                faults = "" if faults is None else f", {faults / 1e3:.0f}k page faults"
                 L.append(f"    {method:<12} {res['median_s']:8.3f} s  (min {res['min_s']:.3f}, "
-                         f"{len(res['samples_s'])} samples)")
+                         f"{len(res['samples_s'])} samples{faults})")
         r = ratios(row)
 
         def f(x):
